@@ -52,8 +52,7 @@ def _load_matcher(settings: Settings, quiet: bool = False):
             return
         if bar is None:
             bar = tqdm(total=total, desc="Encoding corpus", unit="doc", file=sys.stderr)
-        bar.n = done
-        bar.refresh()
+        bar.update(done - bar.n)
 
     try:
         m = Matcher.load(settings, progress=progress)
@@ -151,8 +150,7 @@ def index_build(encoder: str | None, if_missing: bool) -> None:
     with tqdm(desc="Encoding corpus", unit="doc", file=sys.stderr) as bar:
         def progress(done: int, total: int) -> None:
             bar.total = total
-            bar.n = done
-            bar.refresh()
+            bar.update(done - bar.n)
 
         dense = build_index(settings, corpus, enc, progress=progress)
     m = dense.manifest

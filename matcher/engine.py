@@ -111,13 +111,21 @@ class Matcher:
             dense = build_index(settings, corpus, encoder, progress=progress)
         return cls(settings, corpus, encoder, dense)
 
-    def match(self, text: str, top: int | None = None, on: dt.date | None = None) -> list[Suggestion]:
+    def match(
+        self,
+        text: str,
+        top: int | None = None,
+        on: dt.date | None = None,
+        weights: dict[str, float] | None = None,
+    ) -> list[Suggestion]:
         """Rank corpus entries for a note.
 
         Args:
             text: the note; identifiers are redacted before anything else happens.
             top: how many suggestions (default: the `top` setting).
             on: the day the law is applied (default today); provisions not in force are left out.
+            weights: fusion weights of 'keyword', 'dense', 'sentence' (default: the settings);
+                a weight of 0 switches a retriever off, as the evaluation does.
         Returns:
             Suggestions, best first, each with the note's sentences that drove it.
         Raises:
@@ -146,7 +154,8 @@ class Matcher:
             "sentence": _ranking(best_sent, alive),
         }
         s = self.settings
-        weights = {"keyword": s.weight_keyword, "dense": s.weight_dense, "sentence": s.weight_sentence}
+        weights = weights or {"keyword": s.weight_keyword, "dense": s.weight_dense, "sentence": s.weight_sentence}
+        rankings = {name: r for name, r in rankings.items() if weights.get(name, 1.0) > 0}
         fused = reciprocal_rank_fusion(rankings, weights, k=s.rrf_k)
         if s.age_aware:
             self._adjust_for_age(fused, stated_age(clean))

@@ -13,7 +13,7 @@ PHONE = "[TELEFON]"
 EMAIL = "[EMAIL]"
 
 # Not glued to other digits or to digit groups (so amounts and dates keep their shape).
-_L = r"(?<![\w.,/-])(?<!\d[ -])"
+_L = r"(?<![\w.,/+-])(?<!\d[ -])"
 _R = r"(?![\w/]|[.,]\d|[ -]\d)"
 
 _EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)

