@@ -15,6 +15,12 @@ _AGE_PATTERNS = [
     (re.compile(r"\bi\s+(?:start|midt|slut)?(?:en af )?(?:sine|hans|hendes)?\s*(\d)0['’]?erne\b", re.I), 10),
     (re.compile(r"\bin (?:his|her|their) (?:early |late |mid-)?(\d)0s\b", re.I), 10),
 ]
+_CHILD = re.compile(
+    r"\b(barn|børn|børnene|barnet|søn|sønnen|dreng\w*|pige\w*|baby|spædbarn|teenager|skolen|skole|"
+    r"børnehave\w*|vuggestue\w*|child\w*|kids?|boy|girl|son|school|pupil)\b",
+    re.I,
+)
+_YOUNG_AGE = re.compile(r"\b(\d{1,2})\s*(?:år|aar|years?|months?|måneder)\b|\b(\d{1,2})-årig", re.I)
 _ELDERLY_WORDS = re.compile(r"\b(folkepension\w*|ældrecheck|pensionist\w*|plejehjem\w*|pensioner)\b", re.I)
 
 
@@ -34,3 +40,10 @@ def stated_age(text: str) -> int | None:
     if _ELDERLY_WORDS.search(text) and "førtidspension" not in text.lower():
         return PENSION_AGE
     return None
+
+
+def mentions_child(text: str) -> bool:
+    """Whether the note is (also) about a child: a child word or an age under 18."""
+    if _CHILD.search(text):
+        return True
+    return any(int(a or b) < 18 for a, b in _YOUNG_AGE.findall(text))

@@ -5,12 +5,12 @@ import datetime as dt
 import logging
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Optional
+from typing import Callable, Iterable, Optional
 
 import numpy as np
 
 from . import __version__
-from .context import PENSION_AGE, stated_age
+from .context import PENSION_AGE, mentions_child, stated_age
 from .corpus import Corpus, Entry, Rule, load_corpus, normalise_section
 from .dense_index import (
     FORMAT,
@@ -22,6 +22,7 @@ from .dense_index import (
     write_lock,
 )
 from .encoders import Encoder, load_encoder
+from .feedback import Example, Feedback
 from .fusion import display_score, rrf_fusion, zscore_fusion
 from .keyword_index import KeywordIndex
 from .redact import redact
@@ -31,7 +32,7 @@ from .text import sentences
 log = logging.getLogger(__name__)
 
 _MAX_SENTENCES = 12
-_DENSE_K = 200
+_DENSE_K = 2048  # documents per query: the whole corpus here; a bound for large ones
 _EVIDENCE_MARGIN = 0.03
 _MAX_EVIDENCE = 3
 
@@ -79,6 +80,7 @@ class Matcher:
         self.encoder = encoder
         self.dense = dense
         self.keyword = KeywordIndex([keyword_document(e) for e in corpus.entries])
+        self.forget()
         self.version = f"matcher-{__version__}/{encoder.name}/{corpus.content_hash[:12]}"
 
     @classmethod
@@ -147,7 +149,7 @@ class Matcher:
         weights = weights or self.default_weights
         fused = fuse(st.fusion, signals, weights, alive, st.rrf_k)
         if st.age_aware:
-            self._adjust_for_age(fused, stated_age(clean))
+            self._adjust_for_age(fused, stated_age(clean), mentions_child(clean))
         shown = display_score(fused, st.fusion)
 
         per_sentence = signals["_per_sentence"]
@@ -158,25 +160,41 @@ class Matcher:
             out.append(self._suggestion(len(out) + 1, int(i), float(shown[i]), sents, per_sentence[:, i]))
         return out
 
+    def learn(self, examples: Iterable[Example]) -> int:
+        """Feed caseworkers' decisions back into later matches (this process only).
+
+        Args:
+            examples: redacted texts with the entry id a caseworker confirmed or rejected.
+        Returns:
+            How many examples named a known entry and were used.
+        """
+        return self.feedback.add(examples)
+
+    def forget(self) -> None:
+        """Drop everything learned from decisions."""
+        self.feedback = Feedback(self.encoder, {e.id: i for i, e in enumerate(self.corpus.entries)})
+
     @property
     def default_weights(self) -> dict[str, float]:
         """The configured weight of each retriever."""
         s = self.settings
         return {"keyword": s.weight_keyword, "keyword_sentence": s.weight_keyword_sentence,
-                "dense": s.weight_dense, "sentence": s.weight_sentence}
+                "dense": s.weight_dense, "sentence": s.weight_sentence,
+                "prior": s.weight_prior, "examples": s.weight_examples}
 
     def _signals(self, text: str, sents: list[str], q: np.ndarray) -> dict[str, np.ndarray]:
         """Each retriever's score per entry (nan where a retriever did not reach an entry)."""
         n = len(self.corpus)
         note_vec = q.mean(axis=0, keepdims=True)
         note_vec /= max(float(np.linalg.norm(note_vec)), 1e-12)
-        per_sentence = self._entry_max(*self.dense.search(q, _DENSE_K), n)
+        per_sentence = self._entry_scores(*self.dense.search(q, _DENSE_K), n)
         kw_sentences = np.stack([self.keyword.scores(t) for t in sents])
         return {
             "keyword": self.keyword.scores(text),
             "keyword_sentence": kw_sentences.max(axis=0),
-            "dense": self._entry_max(*self.dense.search(note_vec, _DENSE_K), n)[0],
+            "dense": self._entry_scores(*self.dense.search(note_vec, _DENSE_K), n)[0],
             "sentence": per_sentence.max(axis=0),
+            **self.feedback.signals(note_vec),
             # evidence: dense similarity per sentence, nudged by each sentence's keyword hits
             "_per_sentence": np.nan_to_num(per_sentence, nan=-1.0) + 0.01 * (kw_sentences > 0),
         }
@@ -197,22 +215,47 @@ class Matcher:
         return [e for e in exact + hits if not (e.id in seen or seen.add(e.id))][:limit]
 
     @staticmethod
-    def _entry_max(scores: np.ndarray, entries: np.ndarray, n: int) -> np.ndarray:
-        """Per query, the best document score of each entry (nan where none was retrieved)."""
-        out = np.full((scores.shape[0], n), -np.inf, dtype=np.float32)
+    def _entry_scores(scores: np.ndarray, entries: np.ndarray, n: int) -> np.ndarray:
+        """Per query, each entry's mean of its two best document scores (nan where none was retrieved).
+
+        Two documents rather than one: an entry whose situations agree twice is a safer bet
+        than one odd sentence that happens to be close. An entry with only one document among
+        the retrieved gets the lowest retrieved score as its second (what it can at most have).
+        """
+        out = np.full((scores.shape[0], n), np.nan, dtype=np.float32)
         for row in range(scores.shape[0]):
             valid = entries[row] >= 0
-            np.maximum.at(out[row], entries[row][valid], scores[row][valid])
-        out[np.isinf(out)] = np.nan
+            ents, sc = entries[row][valid], scores[row][valid]
+            if not len(ents):
+                continue
+            best = np.full(n, np.nan, dtype=np.float32)
+            second = np.full(n, np.nan, dtype=np.float32)
+            uniq, first_at = np.unique(ents, return_index=True)  # results come best first
+            best[uniq] = sc[first_at]
+            rest = np.ones(len(ents), dtype=bool)
+            rest[first_at] = False
+            uniq2, second_at = np.unique(ents[rest], return_index=True)
+            second[uniq2] = sc[rest][second_at]
+            second = np.where(np.isnan(second) & ~np.isnan(best), sc[-1], second)
+            out[row] = (best + second) / 2
         return out
 
-    def _adjust_for_age(self, fused: np.ndarray, age: int | None) -> None:
-        """Push down provisions for the other side of folkepensionsalderen than the stated age."""
-        if age is None:
-            return
+    def _adjust_for_age(self, fused: np.ndarray, age: int | None, child: bool) -> None:
+        """Push down provisions for another age group than the note speaks of.
+
+        A stated age puts ÆL (pension age and above) and the SEL provisions below it apart;
+        provisions only for children drop when the note mentions no child.
+        """
         for i, entry in enumerate(self.corpus.entries):
-            bound = getattr(getattr(entry, "applies_to", None), "pension_age", None)
-            if (bound == "below" and age >= PENSION_AGE) or (bound == "above" and age < PENSION_AGE):
+            applies = getattr(entry, "applies_to", None)
+            if applies is None:
+                continue
+            bound = applies.pension_age
+            wrong_side = age is not None and (
+                (bound == "below" and age >= PENSION_AGE) or (bound == "above" and age < PENSION_AGE)
+            )
+            only_children = applies.max_age is not None and applies.max_age < 18
+            if wrong_side or (only_children and not child):
                 if self.settings.fusion == "rrf":
                     fused[i] *= 0.5
                 else:

@@ -36,10 +36,12 @@ class Settings:
     weight_keyword: float = _setting(1.0, "Fusion weight of BM25 on the whole note.")
     weight_keyword_sentence: float = _setting(1.0, "Fusion weight of BM25 on the best-matching sentence.")
     weight_dense: float = _setting(1.0, "Fusion weight of the dense similarity of the whole note.")
-    weight_sentence: float = _setting(1.0, "Fusion weight of the dense similarity of the best sentence.")
+    weight_sentence: float = _setting(0.5, "Fusion weight of the dense similarity of the best sentence.")
+    weight_prior: float = _setting(0.5, "Fusion weight of caseworkers' past confirmations and rejections per entry.")
+    weight_examples: float = _setting(0.5, "Fusion weight of the similarity to notes whose entry a caseworker confirmed.")
     min_score: float = _setting(0.0, "Drop suggestions whose displayed score (0-1) is below this.")
     age_aware: bool = _setting(True, "Use ages stated in the note to prefer ÆL or SEL provisions.")
-    age_penalty: float = _setting(1.0, "How far (in z) a provision for the other side of pension age drops.")
+    age_penalty: float = _setting(0.8, "How far (in z) a provision for the other side of pension age drops.")
     faiss_index: str = _setting("flat", "FAISS index type: flat (exact) or hnsw.")
 
     @classmethod

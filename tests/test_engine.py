@@ -101,3 +101,28 @@ def test_known_cases_are_found_in_the_top_five(real_matcher, note, expected):
 def test_bare_encoder_call_is_exposed(real_matcher):
     v = real_matcher.encoder.encode_queries(["hun er faldet"])
     assert v.shape == (1, real_matcher.encoder.dim)
+
+
+def test_confirmed_decisions_lift_an_entry_for_similar_notes(tiny_rules, tmp_path):
+    from matcher import Example
+
+    m = Matcher.load(Settings.from_env({}, rules_dir=tiny_rules, index_dir=tmp_path / "i", encoder="hashing"))
+    note = "Hun har svært ved at klare sig selv derhjemme efter operationen."
+    before = [s.id for s in m.match(note)]
+    assert m.learn([Example("klarer sig ikke selv derhjemme efter operation", "aalborg-madservice"),
+                    Example("noget helt andet", "findes-ikke")]) == 1
+    after = [s.id for s in m.match(note)]
+    assert after.index("aalborg-madservice") < before.index("aalborg-madservice")
+    m.forget()
+    assert [s.id for s in m.match(note)] == before
+
+
+def test_rejections_push_an_entry_down(tiny_rules, tmp_path):
+    from matcher import Example
+
+    m = Matcher.load(Settings.from_env({}, rules_dir=tiny_rules, index_dir=tmp_path / "i", encoder="hashing"))
+    note = "Køleskabet er tomt og hun kan ikke selv komme i bad."
+    first = m.match(note)[0]
+    m.learn([Example(note, first.id, confirmed=False)] * 3)
+    again = next(s for s in m.match(note) if s.id == first.id)
+    assert again.score < first.score
