@@ -1,0 +1,87 @@
+"""Volunteer pages: the note form, the receipt and "Mine sager"."""
+from __future__ import annotations
+
+import pytest
+
+from web import cases, db
+
+from webhelpers import NOTE, add_case, user
+
+FORM = {"text": NOTE, "area": "ældre", "consent": "y", "wishes": "Et lokale om tirsdagen."}
+
+
+def test_form_is_accessible(client, auth):
+    """Every field has a label; the page works on a phone; consent is a required checkbox."""
+    auth.login("vol")
+    page = client.get("/volunteer/notes/new").get_data(as_text=True)
+    assert 'name="viewport"' in page and '<html lang="da">' in page
+    for field in ("text", "consent", "wishes", "area-1", "area-2", "area-3"):
+        assert f'for="{field}"' in page and f'id="{field}"' in page
+    assert 'type="checkbox" id="consent" name="consent" value="y" required' in page
+    assert "Borgerens situation" in page and "Organisationens egne ønsker" in page
+    assert "js/note.js" in page
+
+
+def test_submit_shows_a_receipt_with_the_reference(app, client, auth):
+    """A valid note is stored and the receipt names its reference."""
+    auth.login("vol")
+    response = client.post("/volunteer/notes/new", data=FORM, follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Tak – henvendelsen er modtaget" in page
+    with app.app_context():
+        [case] = cases.organisation_cases(db.session(), user(app, "vol"))
+        assert case.public_id in page
+        assert case.organisation_wishes == "Et lokale om tirsdagen." and case.area == "ældre"
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"consent": None}, "consent"),
+    ({"text": "for kort"}, "text"),
+    ({"text": "x" * 5001}, "text"),
+    ({"text": ""}, "text"),
+    ({"area": "mars"}, "area"),
+    ({"wishes": "x" * 2001}, "wishes"),
+])
+def test_invalid_notes_are_refused_with_the_field_marked(app, client, auth, change, message):
+    """The form comes back with an error next to the field and nothing is stored."""
+    auth.login("vol")
+    data = {k: v for k, v in {**FORM, **change}.items() if v is not None}
+    page = client.post("/volunteer/notes/new", data=data).get_data(as_text=True)
+    assert f'id="{message}-errors"' in page
+    with app.app_context():
+        assert cases.organisation_cases(db.session(), user(app, "vol")) == []
+
+
+def test_my_cases_lists_the_organisations_cases_only(app, client, auth):
+    """Colleagues in the organisation share the list; other organisations stay out."""
+    mine = add_case(app, "vol2")
+    theirs = add_case(app, "other")
+    auth.login("vol")
+    page = client.get("/volunteer/notes").get_data(as_text=True)
+    assert mine in page and theirs not in page and "Afventer" in page
+
+
+def test_volunteers_never_see_raw_suggestions(app, client, auth, case_id):
+    """Before closing no suggestion shows; after, only the confirmed ones and the message."""
+    with app.app_context():
+        store, matcher = db.session(), app.extensions["matcher"]
+        case = cases.get_case(store, case_id)
+        ranked = sorted(case.suggestions, key=lambda s: s.rank)
+        confirmed, rejected = ranked[0], ranked[1]
+        titles = [s.title for s in ranked]
+    auth.login("vol")
+    page = client.get(f"/volunteer/notes/{case_id}").get_data(as_text=True)
+    assert not any(title in page for title in titles)
+    assert "Sagen er ikke afsluttet endnu" in page
+
+    with app.app_context():
+        store = db.session()
+        case = cases.get_case(store, case_id)
+        cases.decide(store, matcher, case, user(app, "cw"), confirmed.entry_id, "confirm")
+        cases.decide(store, matcher, case, user(app, "cw"), rejected.entry_id, "reject")
+        cases.close(store, case, user(app, "cw"), "Visitationen ringer i morgen.")
+    page = client.get(f"/volunteer/notes/{case_id}").get_data(as_text=True)
+    assert confirmed.title in page and rejected.title not in page
+    assert "Visitationen ringer i morgen." in page and "Afsluttet" in page
+    listing = client.get("/volunteer/notes").get_data(as_text=True)
+    assert "1 svar fra kommunen" in listing

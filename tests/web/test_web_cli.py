@@ -1,0 +1,137 @@
+"""The web commands of `matcher`: serve, demo, users add, db upgrade."""
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from web import cli, create_app
+from web import db as web_db
+from web.models import Case, Organisation, User
+
+from webhelpers import base_config
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    """Point the environment-built app at a temporary, empty database."""
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    for name, value in {"DATABASE_URL": url, "INSTANCE_DIR": str(tmp_path / "instance"),
+                        "SECRET_KEY": "cli-secret", "ARGON2_TIME_COST": "1",
+                        "ARGON2_MEMORY_COST": "64"}.items():
+        monkeypatch.setenv(name, value)
+    return url
+
+
+@pytest.fixture
+def test_app_factory(tmp_path, matcher, monkeypatch):
+    """Make the commands build a test app (with the session's engine) on an empty database."""
+    config = base_config(tmp_path, f"sqlite:///{tmp_path / 'cmd.db'}", matcher)
+    apps = []
+
+    def factory():
+        apps.append(create_app(config))
+        return apps[-1]
+
+    monkeypatch.setattr(cli, "create_app", factory)
+    yield apps
+    for app in apps:
+        app.extensions["db_engine"].dispose()
+
+
+def _rows(url, model):
+    engine = web_db.make_engine(url)
+    with engine.connect() as connection:
+        rows = connection.execute(select(model.__table__)).all()
+    engine.dispose()
+    return rows
+
+
+def test_users_add_migrates_an_empty_database_and_creates_the_org(env):
+    """`users add` reads the password from stdin and creates the organisation when new."""
+    result = CliRunner().invoke(cli.users, ["add", "Anna", "--role", "volunteer", "--org",
+                                            "Kirkens Korshær", "--password-stdin"],
+                                input="et-langt-kodeord\n")
+    assert result.exit_code == 0, result.output
+    assert "Created volunteer anna in Kirkens Korshær" in result.output
+    [user] = _rows(env, User)
+    assert user.username == "anna" and user.password_hash.startswith("$argon2id$")
+    assert [o.name for o in _rows(env, Organisation)] == ["Kirkens Korshær"]
+    again = CliRunner().invoke(cli.users, ["add", "bo", "--role", "volunteer", "--org",
+                                           "Kirkens Korshær", "--password-stdin"],
+                               input="et-andet-kodeord\n")
+    assert again.exit_code == 0 and len(_rows(env, Organisation)) == 1
+
+
+@pytest.mark.parametrize("args,password,message", [
+    (["x1", "--role", "volunteer"], "et-langt-kodeord", "needs --org"),
+    (["x2", "--role", "caseworker", "--org", "Org"], "et-langt-kodeord", "drop --org"),
+    (["x3", "--role", "admin"], "kort", "too short"),
+])
+def test_users_add_explains_refusals(env, args, password, message):
+    """Bad input ends with exit code 1 and a plain message."""
+    result = CliRunner().invoke(cli.users, ["add", *args, "--password-stdin"],
+                                input=password + "\n")
+    assert result.exit_code == 1 and message in result.output
+
+
+def test_users_add_rejects_an_unknown_role(env):
+    """The role is one of volunteer, caseworker, admin."""
+    result = CliRunner().invoke(cli.users, ["add", "x", "--role", "king", "--password-stdin"],
+                                input="et-langt-kodeord\n")
+    assert result.exit_code == 2
+
+
+def test_db_upgrade_and_current(env):
+    """`db upgrade` brings an empty database to the head revision."""
+    result = CliRunner().invoke(cli.db, ["upgrade"])
+    assert result.exit_code == 0 and web_db.head_revision() in result.output
+    current = CliRunner().invoke(cli.db, ["current"])
+    assert current.output.count(web_db.head_revision()) == 2
+
+
+def test_demo_loads_once(test_app_factory):
+    """The demo creates users, organisations and matched notes; a second run does nothing."""
+    first = CliRunner().invoke(cli.demo)
+    assert first.exit_code == 0, first.output
+    for role in ("volunteer", "caseworker", "admin"):
+        assert role in first.output
+    app = test_app_factory[-1]
+    with app.app_context():
+        store = web_db.session()
+        assert store.scalar(select(User).where(User.role == "volunteer")).organisation
+        demo_cases = store.scalars(select(Case)).all()
+        assert len(demo_cases) >= 3 and all(c.suggestions for c in demo_cases)
+        assert [c.status for c in demo_cases].count("closed") == 1
+        assert len(store.scalars(select(Organisation)).all()) == 3
+    second = CliRunner().invoke(cli.demo)
+    assert second.exit_code == 0 and "already loaded" in second.output
+    assert "volunteer" not in second.output
+
+
+def test_serve_runs_waitress_with_the_engine_loaded(test_app_factory, monkeypatch):
+    """`serve` migrates, loads the engine once and hands the app to waitress."""
+    import waitress
+
+    calls = []
+    monkeypatch.setattr(waitress, "serve", lambda app, **kw: calls.append((app, kw)))
+    result = CliRunner().invoke(cli.serve, ["--host", "127.0.0.1", "--port", "8123",
+                                            "--threads", "3"])
+    assert result.exit_code == 0, result.output
+    [(app, options)] = calls
+    assert options == {"host": "127.0.0.1", "port": 8123, "threads": 3, "ident": "brobygger"}
+    assert "matcher" in app.extensions
+    assert web_db.current_revision(app.extensions["db_engine"]) == web_db.head_revision()
+
+
+def test_serve_refuses_an_outdated_database(test_app_factory, monkeypatch):
+    """A database behind the code is not served until `matcher db upgrade` runs."""
+    import waitress
+
+    from web.models import Base
+
+    monkeypatch.setattr(waitress, "serve", lambda app, **kw: pytest.fail("served"))
+    app = cli.create_app()
+    Base.metadata.tables["organisations"].create(app.extensions["db_engine"])
+    result = CliRunner().invoke(cli.serve, [])
+    assert result.exit_code == 1 and "matcher db upgrade" in result.output

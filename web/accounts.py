@@ -1,0 +1,125 @@
+"""Accounts: argon2id password hashes, users and their organisations, API bearer tokens."""
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import Flask, current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .models import ROLES, ApiToken, Organisation, User, utcnow
+
+USERNAME_PATTERN = re.compile(r"^[a-z0-9._@-]{2,80}$")
+
+
+class AccountError(ValueError):
+    """A user could not be created; `code` names the reason for templates and the CLI."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+def init_app(app: Flask) -> None:
+    """Build the app's password hasher from its settings."""
+    app.extensions["password_hasher"] = PasswordHasher(
+        time_cost=app.config["ARGON2_TIME_COST"], memory_cost=app.config["ARGON2_MEMORY_COST"])
+
+
+def _hasher() -> PasswordHasher:
+    return current_app.extensions["password_hasher"]
+
+
+def hash_password(password: str) -> str:
+    """Return an argon2id hash of `password`."""
+    return _hasher().hash(password)
+
+
+def _dummy_hash() -> str:
+    # Verifying against a real hash when the user is unknown keeps the response
+    # time the same, so timing does not reveal which usernames exist.
+    ext = current_app.extensions
+    if "dummy_password_hash" not in ext:
+        ext["dummy_password_hash"] = hash_password(secrets.token_hex(16))
+    return ext["dummy_password_hash"]
+
+
+def normalise_username(username: str) -> str:
+    """Usernames are case-insensitive: phones capitalise the first letter."""
+    return username.strip().lower()
+
+
+def get_or_create_organisation(db: Session, name: str) -> Organisation:
+    """Return the organisation called `name`, creating it when new."""
+    name = name.strip()
+    organisation = db.scalar(select(Organisation).where(Organisation.name == name))
+    if organisation is None:
+        organisation = Organisation(name=name)
+        db.add(organisation)
+        db.flush()
+    return organisation
+
+
+def create_user(db: Session, username: str, role: str, password: str,
+                organisation: str | None = None) -> User:
+    """Create a user (and its organisation when new); raise AccountError when invalid."""
+    username = normalise_username(username)
+    if not USERNAME_PATTERN.match(username):
+        raise AccountError("bad_username")
+    if role not in ROLES:
+        raise AccountError("bad_role")
+    organisation = (organisation or "").strip() or None
+    if role == "volunteer" and organisation is None:
+        raise AccountError("organisation_required")
+    if role != "volunteer" and organisation is not None:
+        raise AccountError("organisation_not_allowed")
+    if len(password) < current_app.config["PASSWORD_MIN_LENGTH"]:
+        raise AccountError("password_too_short")
+    if db.scalar(select(User.id).where(User.username == username)) is not None:
+        raise AccountError("username_taken")
+    user = User(username=username, role=role, password_hash=hash_password(password))
+    if organisation is not None:
+        user.organisation = get_or_create_organisation(db, organisation)
+    db.add(user)
+    db.flush()
+    return user
+
+
+def authenticate(db: Session, username: str, password: str) -> User | None:
+    """Return the active user with these credentials, or None."""
+    user = db.scalar(select(User).where(User.username == normalise_username(username)))
+    stored = user.password_hash if user is not None else _dummy_hash()
+    try:
+        _hasher().verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None or not user.active:
+        return None
+    if _hasher().check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(db: Session, user: User) -> tuple[str, datetime]:
+    """Create a bearer token for `user`; only its digest is stored. Returns (token, expiry)."""
+    token = secrets.token_urlsafe(32)
+    expires_at = utcnow() + timedelta(seconds=current_app.config["TOKEN_TTL"])
+    db.add(ApiToken(user_id=user.id, token_hash=_digest(token), expires_at=expires_at))
+    return token, expires_at
+
+
+def user_for_token(db: Session, token: str) -> User | None:
+    """Return the active user a still valid bearer token belongs to, or None."""
+    row = db.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
+    if row is None or row.expires_at <= utcnow() or not row.user.active:
+        return None
+    return row.user

@@ -1,0 +1,225 @@
+"""The JSON API (/api/v1), /healthz and /openapi.json. Every error is {"error": ...}."""
+from __future__ import annotations
+
+from functools import wraps
+from pathlib import Path
+
+from flask import Blueprint, Response, abort, current_app, g, jsonify, request
+from sqlalchemy import text
+
+from . import audit, cases, db
+from .accounts import authenticate, issue_token, user_for_token
+from .engine import get_matcher
+from .models import AREAS
+from .serialize import case_json, entry_json, note_json, queue_item_json
+
+bp = Blueprint("api", __name__)
+OPENAPI = Path(__file__).resolve().parent / "openapi.json"
+# Machine-facing messages, in English like the rest of the API contract.
+CASE_ERRORS = {
+    "consent_required": "consent must be true: the citizen must agree to share the account",
+    "text_missing": "text is required",
+    "text_too_short": f"text must be at least {cases.TEXT_MIN} characters",
+    "text_too_long": f"text must be at most {cases.TEXT_MAX} characters",
+    "bad_area": "area must be one of: ældre, flygtning, andet",
+    "wishes_too_long": f"organisation_wishes must be at most {cases.WISHES_MAX} characters",
+    "bad_decision": "decision must be 'confirm' or 'reject'",
+    "unknown_entry": "entry_id is not in the corpus",
+    "reason_too_long": f"reason must be at most {cases.REASON_MAX} characters",
+    "message_too_long": f"message must be at most {cases.MESSAGE_MAX} characters",
+    "case_closed": "the case is closed",
+}
+
+
+def fail(status: int, message: str):
+    """Stop the request with a JSON error body."""
+    response = jsonify(error=message)
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = "Bearer"
+    abort(response)
+
+
+def fail_case(exc: cases.CaseError):
+    """Answer a refused case operation: 409 for a closed case, 400 for bad input."""
+    fail(409 if exc.code == "case_closed" else 400, CASE_ERRORS.get(exc.code, exc.code))
+
+
+def body() -> dict:
+    """Return the request's JSON object or answer 400."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        fail(400, "the body must be a JSON object (Content-Type: application/json)")
+    return data
+
+
+def optional_str(data: dict, key: str) -> str | None:
+    """Return an optional string field or answer 400 for another type."""
+    value = data.get(key)
+    if value is not None and not isinstance(value, str):
+        fail(400, f"{key} must be a string")
+    return value
+
+
+def requires(*roles: str):
+    """Admit only requests with a valid bearer token of a user with one of `roles`."""
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                fail(401, "a bearer token is required (POST /api/v1/auth/token)")
+            user = user_for_token(db.session(), token.strip())
+            if user is None:
+                fail(401, "the token is invalid or has expired")
+            if user.role not in roles:
+                fail(403, f"this endpoint is for the role: {', '.join(roles)}")
+            g.api_user = user
+            return view(*args, **kwargs)
+        return wrapped
+    return decorator
+
+
+def case_or_404(public_id: str):
+    """Return any case by reference or answer 404."""
+    case = cases.get_case(db.session(), public_id)
+    if case is None:
+        fail(404, "no such case")
+    return case
+
+
+@bp.route("/healthz")
+def healthz():
+    """Report that the process answers and the database is reachable."""
+    try:
+        db.session().execute(text("SELECT 1"))
+    except Exception:  # noqa: BLE001 - any database failure means "not healthy"
+        fail(503, "database unavailable")
+    return jsonify(status="ok", engine_loaded="matcher" in current_app.extensions)
+
+
+@bp.route("/openapi.json")
+def openapi():
+    """Serve the API description."""
+    return Response(OPENAPI.read_bytes(), mimetype="application/json")
+
+
+@bp.route("/api/v1/auth/token", methods=["POST"])
+def token():
+    """Exchange username and password for a bearer token."""
+    data = body()
+    username, password = data.get("username"), data.get("password")
+    if not isinstance(username, str) or not isinstance(password, str):
+        fail(400, "username and password are required strings")
+    store = db.session()
+    user = authenticate(store, username, password)
+    if user is None:
+        audit.record(store, None, "login.failed")
+        store.commit()
+        fail(401, "bad credentials")
+    raw, expires_at = issue_token(store, user)
+    audit.record(store, user, "token.issue")
+    store.commit()
+    return jsonify(token=raw, role=user.role, expires_at=expires_at.isoformat())
+
+
+@bp.route("/api/v1/notes", methods=["POST"])
+@requires("volunteer")
+def create_note():
+    """Submit a note: redacted, matched and stored."""
+    data = body()
+    text_value = data.get("text")
+    if text_value is not None and not isinstance(text_value, str):
+        fail(400, "text must be a string")
+    area, wishes = optional_str(data, "area"), optional_str(data, "organisation_wishes")
+    try:
+        case = cases.submit_note(db.session(), get_matcher(), g.api_user, text_value, area,
+                                 consent=data.get("consent") is True, wishes=wishes,
+                                 top=current_app.config["MATCH_TOP"])
+    except cases.CaseError as exc:
+        fail_case(exc)
+    return jsonify(id=case.public_id, status=case.status), 201
+
+
+@bp.route("/api/v1/notes/<public_id>")
+@requires("volunteer")
+def get_note(public_id: str):
+    """Return a note of the volunteer's organisation with its outcome once closed."""
+    store = db.session()
+    case = cases.organisation_case(store, g.api_user, public_id)
+    if case is None:
+        # 404, not 403: another organisation's case must not be shown to exist.
+        fail(404, "no such note")
+    cases.record_view(store, g.api_user, "note.view", case)
+    return jsonify(note_json(case, cases.outcome(case)))
+
+
+@bp.route("/api/v1/queue")
+@requires("caseworker")
+def queue():
+    """List open cases oldest first, with filters ?area= and ?status=."""
+    area = request.args.get("area") or None
+    status = request.args.get("status") or "open"
+    if status not in cases.QUEUE_STATUSES:
+        fail(400, f"status must be one of: {', '.join(cases.QUEUE_STATUSES)}")
+    if area is not None and cases.normalise_area(area) not in AREAS:
+        fail(400, CASE_ERRORS["bad_area"])
+    rows = cases.queue(db.session(), area=area, status=status)
+    return jsonify(items=[queue_item_json(c, cases.top_suggestion(c)) for c in rows])
+
+
+@bp.route("/api/v1/cases/<public_id>")
+@requires("caseworker")
+def get_case(public_id: str):
+    """Return a case with its suggestions and decisions."""
+    case = case_or_404(public_id)
+    cases.record_view(db.session(), g.api_user, "case.view", case)
+    return jsonify(case_json(case))
+
+
+@bp.route("/api/v1/cases/<public_id>/decisions", methods=["POST"])
+@requires("caseworker")
+def decide(public_id: str):
+    """Confirm or reject an entry for a case (an entry the engine missed is added)."""
+    case = case_or_404(public_id)
+    data = body()
+    entry_id, decision = data.get("entry_id"), data.get("decision")
+    if not isinstance(entry_id, str) or not entry_id:
+        fail(400, "entry_id is required")
+    if decision not in ("confirm", "reject"):
+        fail(400, CASE_ERRORS["bad_decision"])
+    try:
+        row = cases.decide(db.session(), get_matcher(), case, g.api_user, entry_id, decision,
+                           optional_str(data, "reason"))
+    except cases.CaseError as exc:
+        fail_case(exc)
+    return jsonify(id=row.id, entry_id=entry_id, decision=row.decision,
+                   status=case.status), 201
+
+
+@bp.route("/api/v1/cases/<public_id>/close", methods=["POST"])
+@requires("caseworker")
+def close(public_id: str):
+    """Close a case with an optional message to the volunteer."""
+    case = case_or_404(public_id)
+    data = request.get_json(silent=True) or {}
+    if not isinstance(data, dict):
+        fail(400, "the body must be a JSON object")
+    try:
+        cases.close(db.session(), case, g.api_user, optional_str(data, "message"))
+    except cases.CaseError as exc:
+        fail_case(exc)
+    return jsonify(id=case.public_id, status=case.status)
+
+
+@bp.route("/api/v1/rules")
+@requires("caseworker")
+def rules():
+    """Search the corpus (rules and services) by keywords: ?q=...&limit=..."""
+    query = request.args.get("q", "").strip()
+    if not query:
+        fail(400, "q is required")
+    limit = request.args.get("limit", 20, type=int)
+    if not 1 <= limit <= 100:
+        fail(400, "limit must be between 1 and 100")
+    return jsonify(items=[entry_json(e) for e in get_matcher().search(query, limit=limit)])

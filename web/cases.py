@@ -1,0 +1,204 @@
+"""Cases: submitting a note, the caseworker's queue, decisions and closing.
+
+The web views, the JSON API and the demo loader all go through these functions.
+"""
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from . import audit, learning
+from .engine import redact
+from .models import AREAS, DECISIONS, Case, Decision, Suggestion, User, utcnow
+
+log = logging.getLogger(__name__)
+
+TEXT_MIN, TEXT_MAX = 20, 5000
+WISHES_MAX = 2000
+REASON_MAX = 1000
+MESSAGE_MAX = 5000
+#: Queue filters: "open" is everything not yet closed.
+QUEUE_STATUSES = {"open": ("pending", "in_review"), "pending": ("pending",),
+                  "in_review": ("in_review",), "closed": ("closed",),
+                  "all": ("pending", "in_review", "closed")}
+_AREA_ALIASES = {"aeldre": "ældre", "aldre": "ældre"}
+
+
+class CaseError(ValueError):
+    """Input or state that a case operation refuses; `code` names the reason."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+def normalise_area(area: str | None) -> str:
+    """Return the stored form of an area; ASCII 'aeldre' is accepted for ældre."""
+    area = (area or "andet").strip().lower()
+    return _AREA_ALIASES.get(area, area)
+
+
+def check_note(text: str | None, area: str, consent: bool, wishes: str | None) -> None:
+    """Raise CaseError when a note cannot be accepted."""
+    text = (text or "").strip()
+    if consent is not True:
+        raise CaseError("consent_required")
+    if not text:
+        raise CaseError("text_missing")
+    if len(text) < TEXT_MIN:
+        raise CaseError("text_too_short")
+    if len(text) > TEXT_MAX:
+        raise CaseError("text_too_long")
+    if area not in AREAS:
+        raise CaseError("bad_area")
+    if wishes is not None and len(wishes) > WISHES_MAX:
+        raise CaseError("wishes_too_long")
+
+
+def _suggestion(item, version: str, origin: str = "engine") -> Suggestion:
+    # Works for the engine's Suggestion and for a corpus Entry added by hand.
+    return Suggestion(
+        entry_id=item.id, kind=item.kind, law=item.law, section=item.section,
+        title=item.title, rank=getattr(item, "rank", None), score=getattr(item, "score", None),
+        evidence=[redact(e) for e in getattr(item, "evidence", None) or []],
+        legal_basis=list(getattr(item, "legal_basis", None) or []),
+        source_url=getattr(item, "source_url", None) or getattr(item, "url", None),
+        engine_version=version, origin=origin)
+
+
+def _match(matcher, text: str, top: int) -> list[Suggestion]:
+    try:
+        found = matcher.match(text, top=top)
+    except Exception:  # noqa: BLE001 - a failing engine must not lose the volunteer's note
+        # The exception type only: its message could quote the note.
+        log.error("matching failed; the case is stored without suggestions", exc_info=False)
+        return []
+    return [_suggestion(s, matcher.version) for s in found]
+
+
+def submit_note(db: Session, matcher, user: User, text: str, area: str | None,
+                consent: bool, wishes: str | None = None, top: int = 10) -> Case:
+    """Redact, match and store a volunteer's note; return the new case."""
+    area = normalise_area(area)
+    wishes = (wishes or "").strip() or None
+    check_note(text, area, consent, wishes)
+    redacted = redact(text.strip())
+    # Matched before the insert so a slow engine never holds a database write lock.
+    suggestions = _match(matcher, redacted, top)
+    now = utcnow()
+    case = Case(organisation_id=user.organisation_id, created_by_id=user.id, text=redacted,
+                area=area, organisation_wishes=redact(wishes) if wishes else None,
+                consent=True, consent_at=now, created_at=now, updated_at=now,
+                suggestions=suggestions)
+    db.add(case)
+    db.flush()
+    audit.record(db, user, "note.submit", case.public_id)
+    db.commit()
+    return case
+
+
+def get_case(db: Session, public_id: str) -> Case | None:
+    """Return the case with this reference (letters in any case), or None."""
+    ref = public_id.strip().upper()
+    return db.scalar(select(Case).where(Case.public_id == ref))
+
+
+def organisation_case(db: Session, user: User, public_id: str) -> Case | None:
+    """Return the case if it belongs to the volunteer's organisation, else None."""
+    case = get_case(db, public_id)
+    if case is None or case.organisation_id != user.organisation_id:
+        return None
+    return case
+
+
+def organisation_cases(db: Session, user: User) -> list[Case]:
+    """Return the volunteer's organisation's cases, newest first."""
+    query = (select(Case).where(Case.organisation_id == user.organisation_id)
+             .order_by(Case.created_at.desc(), Case.id.desc())
+             .options(selectinload(Case.suggestions), selectinload(Case.decisions)))
+    return list(db.scalars(query))
+
+
+def queue(db: Session, area: str | None = None, status: str = "open",
+          limit: int = 500) -> list[Case]:
+    """Return cases for the caseworker's queue, oldest first."""
+    query = (select(Case).where(Case.status.in_(QUEUE_STATUSES.get(status, ("pending",))))
+             .order_by(Case.created_at, Case.id).limit(limit)
+             .options(selectinload(Case.suggestions)))
+    if area:
+        query = query.where(Case.area == normalise_area(area))
+    return list(db.scalars(query))
+
+
+def top_suggestion(case: Case) -> Suggestion | None:
+    """Return the engine's best suggestion for the case, if any."""
+    ranked = [s for s in case.suggestions if s.rank is not None]
+    return min(ranked, key=lambda s: s.rank) if ranked else None
+
+
+def latest_decisions(case: Case) -> dict[int, Decision]:
+    """Map suggestion id to its latest decision (later decisions replace earlier ones)."""
+    return {d.suggestion_id: d for d in sorted(case.decisions, key=lambda d: d.id)}
+
+
+def outcome(case: Case) -> list[Suggestion]:
+    """Return the suggestions confirmed at closing; empty until the case is closed."""
+    if case.status != "closed":
+        return []
+    latest = latest_decisions(case)
+    confirmed = [s for s in case.suggestions
+                 if s.id in latest and latest[s.id].decision == "confirm"]
+    return sorted(confirmed, key=lambda s: (s.rank is None, s.rank or 0, s.id))
+
+
+def decide(db: Session, matcher, case: Case, user: User, entry_id: str, decision: str,
+           reason: str | None = None) -> Decision:
+    """Confirm or reject a suggestion; an entry the engine missed is added from the corpus."""
+    if decision not in DECISIONS:
+        raise CaseError("bad_decision")
+    if case.status == "closed":
+        raise CaseError("case_closed")
+    reason = (reason or "").strip() or None
+    if reason is not None and len(reason) > REASON_MAX:
+        raise CaseError("reason_too_long")
+    suggestion = next((s for s in case.suggestions if s.entry_id == entry_id), None)
+    if suggestion is None:
+        entry = matcher.corpus.get(entry_id) if entry_id else None
+        if entry is None:
+            raise CaseError("unknown_entry")
+        suggestion = _suggestion(entry, matcher.version, origin="caseworker")
+        case.suggestions.append(suggestion)
+        db.flush()
+    row = Decision(case_id=case.id, suggestion_id=suggestion.id, decision=decision,
+                   reason=redact(reason) if reason else None, user_id=user.id)
+    case.decisions.append(row)
+    if case.status == "pending":
+        case.status = "in_review"
+    audit.record(db, user, f"case.{decision}", f"{case.public_id} {entry_id}")
+    db.commit()
+    learning.learn(matcher, case, entry_id, decision)
+    return row
+
+
+def close(db: Session, case: Case, user: User, message: str | None = None) -> Case:
+    """Close the case with an optional message to the volunteer."""
+    if case.status == "closed":
+        raise CaseError("case_closed")
+    message = (message or "").strip() or None
+    if message is not None and len(message) > MESSAGE_MAX:
+        raise CaseError("message_too_long")
+    case.status = "closed"
+    case.closed_at = utcnow()
+    case.closed_by_id = user.id
+    case.message = redact(message) if message else None
+    audit.record(db, user, "case.close", case.public_id)
+    db.commit()
+    return case
+
+
+def record_view(db: Session, user: User, action: str, case: Case) -> None:
+    """Store the audit event of someone reading a case."""
+    audit.record(db, user, action, case.public_id)
+    db.commit()

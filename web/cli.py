@@ -1,0 +1,123 @@
+"""Command line: serve, demo, users add and db upgrade (added to `matcher` by matcher/cli.py)."""
+from __future__ import annotations
+
+import sys
+
+import click
+import waitress
+
+from . import audit, engine
+from . import create_app as build_app
+from . import db as database
+from .accounts import AccountError, create_user
+from .demo import is_loaded, load_demo
+from .models import ROLES
+
+ACCOUNT_ERRORS = {
+    "bad_username": "usernames use lower-case letters, digits and . _ @ - (2 to 80 characters)",
+    "bad_role": "unknown role",
+    "organisation_required": "a volunteer needs --org",
+    "organisation_not_allowed": "only volunteers belong to an organisation; drop --org",
+    "password_too_short": "the password is too short (see PASSWORD_MIN_LENGTH)",
+    "username_taken": "a user with that name exists already",
+}
+
+
+def create_app():
+    """Build the app from the environment (tests replace this function)."""
+    return build_app()
+
+
+def ensure_schema(app) -> None:
+    """Migrate an empty database; refuse to run on one older than the code."""
+    state = database.upgrade_if_empty(app.extensions["db_engine"])
+    if state == "created":
+        click.echo("Created the database schema.", err=True)
+    elif state == "outdated":
+        raise click.ClickException(
+            "the database schema is not at this version's revision; run `matcher db upgrade`")
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--threads", default=8, show_default=True, type=int,
+              help="Worker threads of this process.")
+def serve(host: str, port: int, threads: int) -> None:
+    """Serve the web application with waitress (never Flask's development server)."""
+    app = create_app()
+    ensure_schema(app)
+    click.echo("Loading the matching engine ...", err=True)
+    engine.load(app)
+    click.echo(f"Serving Brobygger on http://{host}:{port}/", err=True)
+    waitress.serve(app, host=host, port=port, threads=threads, ident="brobygger")
+
+
+@click.command()
+def demo() -> None:
+    """Create the database and load demo organisations, users and matched notes (once)."""
+    app = create_app()
+    ensure_schema(app)
+    with app.app_context():
+        if is_loaded(database.session()):
+            click.echo("The demo is already loaded (the database has users); nothing to do.")
+            return
+        created = load_demo(database.session(), lambda: engine.load(app))
+    click.echo("Demo loaded. These passwords are shown only now:")
+    for username, role, organisation, password in created:
+        where = f" ({organisation})" if organisation else ""
+        click.echo(f"  {role:<11} {username:<14} {password}{where}")
+
+
+@click.group()
+def users() -> None:
+    """Manage users."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--org", default=None, help="The volunteer's organisation (created when new).")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the password from the first line of standard input.")
+def add_user(name: str, role: str, org: str | None, password_stdin: bool) -> None:
+    """Create a user NAME with a role (and organisation, for a volunteer)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    app = create_app()
+    ensure_schema(app)
+    with app.app_context():
+        store = database.session()
+        try:
+            user = create_user(store, name, role, password, org)
+        except AccountError as exc:
+            raise click.ClickException(ACCOUNT_ERRORS.get(exc.code, exc.code)) from None
+        audit.record(store, None, "user.create", user.username)
+        store.commit()
+    click.echo(f"Created {role} {user.username}" + (f" in {org}" if org else "") + ".")
+
+
+@click.group()
+def db() -> None:
+    """Manage the case store's schema."""
+
+
+@db.command("upgrade")
+def upgrade() -> None:
+    """Apply all pending Alembic migrations."""
+    db_engine = create_app().extensions["db_engine"]
+    before = database.current_revision(db_engine)
+    database.upgrade(db_engine)
+    after = database.current_revision(db_engine)
+    change = "" if before == after else f" (was {before})"
+    click.echo(f"Database at revision {after}{change}.")
+
+
+@db.command("current")
+def current() -> None:
+    """Show the revision the database is at and the newest one shipped."""
+    db_engine = create_app().extensions["db_engine"]
+    click.echo(f"database: {database.current_revision(db_engine)}; "
+               f"code: {database.head_revision()}")

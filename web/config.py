@@ -1,0 +1,97 @@
+"""Web settings: declared once (name, default, help), read from the environment."""
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+#: The checkout (or installation prefix) that holds `instance/`, resolved from this file.
+CHECKOUT_DIR = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = CHECKOUT_DIR / "instance"
+
+
+def _bool(value: str) -> bool:
+    """Read a yes/no environment value."""
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configuration value: its name, default, documentation and parser."""
+
+    name: str
+    default: Any
+    help: str
+    parse: Callable[[str], Any] = str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'brobygger.db'}",
+            "SQLAlchemy URL of the case store; PostgreSQL as postgresql+psycopg://user@host/db."),
+    Setting("SECRET_KEY", None,
+            "Signs session cookies and CSRF tokens. When unset, a random key is generated "
+            "once and kept in INSTANCE_DIR/secret_key; set it explicitly when several "
+            "processes or machines serve the same site."),
+    Setting("INSTANCE_DIR", str(INSTANCE_DIR),
+            "Folder for the default SQLite file and the generated secret key."),
+    Setting("BABEL_DEFAULT_LOCALE", "da",
+            "Language of the pages: da (Danish) or en (English); users can switch per session."),
+    Setting("BABEL_DEFAULT_TIMEZONE", "Europe/Copenhagen", "Time zone in which dates are shown."),
+    Setting("TOKEN_TTL", 8 * 3600, "Lifetime of an API bearer token, in seconds.", int),
+    Setting("SESSION_LIFETIME", 8 * 3600, "Lifetime of a login session, in seconds.", int),
+    Setting("SESSION_COOKIE_SECURE", False,
+            "Send cookies over HTTPS only (and send HSTS); set true behind a TLS proxy.", _bool),
+    Setting("LOGIN_RATE_LIMIT", "10 per minute",
+            "Login attempts (web form and token endpoint) allowed per client address."),
+    Setting("RATELIMIT_STORAGE_URI", "memory://",
+            "Where rate-limit counters live; memory:// is per process, redis://host:6379 "
+            "is shared by all processes."),
+    Setting("PROXY_COUNT", 0,
+            "Number of reverse proxies in front of the app whose X-Forwarded-* headers "
+            "are trusted (0 when the app faces clients directly).", int),
+    Setting("MATCH_TOP", 10, "How many engine suggestions are stored per note.", int),
+    Setting("LEARN_FROM_DECISIONS", True,
+            "Feed caseworkers' confirmations and rejections back into the engine's ranking: "
+            "each process learns its own decisions as they are made and replays the stored "
+            "ones when it starts.", _bool),
+    Setting("PASSWORD_MIN_LENGTH", 10, "Shortest password accepted for a new user.", int),
+    Setting("ARGON2_TIME_COST", 3, "argon2id iterations for password hashes.", int),
+    Setting("ARGON2_MEMORY_COST", 65536, "argon2id memory for password hashes, in KiB.", int),
+    Setting("LOG_LEVEL", "INFO", "Level of the application log (never contains note text)."),
+)
+
+
+class Config:
+    """Every web setting, read once from the environment with the documented defaults."""
+
+    def __init__(self, environ: Mapping[str, str] | None = None):
+        environ = os.environ if environ is None else environ
+        for setting in SETTINGS:
+            raw = environ.get(setting.name)
+            value = setting.default if raw in (None, "") else setting.parse(raw)
+            setattr(self, setting.name, value)
+
+
+def ensure_secret_key(config: dict) -> None:
+    """Fill SECRET_KEY from INSTANCE_DIR/secret_key, creating that file the first time."""
+    if config.get("SECRET_KEY"):
+        return
+    path = Path(config["INSTANCE_DIR"]) / "secret_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        # Written aside and linked into place: two processes starting together
+        # end up with the same key, and no one reads a half-written file.
+        tmp = path.with_name(f".secret_key.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    config["SECRET_KEY"] = path.read_text().strip()

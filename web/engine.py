@@ -1,0 +1,48 @@
+"""The matching engine, loaded once per process and held by the app."""
+from __future__ import annotations
+
+import logging
+import threading
+
+from flask import Flask, current_app
+
+from . import db, learning
+
+log = logging.getLogger(__name__)
+_load_lock = threading.Lock()
+
+
+def init_app(app: Flask) -> None:
+    """Adopt a ready Matcher passed as config MATCHER (tests share one per session)."""
+    if app.config.get("MATCHER") is not None:
+        app.extensions["matcher"] = app.config["MATCHER"]
+
+
+def load(app: Flask):
+    """Load the engine into `app` (once), teach it the stored decisions and return it."""
+    if "matcher" not in app.extensions:
+        with _load_lock:
+            # Checked again under the lock: another thread may have loaded it meanwhile.
+            if "matcher" not in app.extensions:
+                from matcher import Matcher, Settings  # heavy imports, kept off the import path
+
+                settings = Settings.from_env(**app.config.get("MATCHER_SETTINGS", {}))
+                matcher = Matcher.load(settings)
+                with app.app_context():
+                    learned = learning.replay(app, matcher, db.session())
+                if learned:
+                    log.info("the engine learned from %d stored decisions", learned)
+                app.extensions["matcher"] = matcher
+    return app.extensions["matcher"]
+
+
+def get_matcher():
+    """Return the current app's engine, loading it on first use."""
+    return load(current_app._get_current_object())
+
+
+def redact(text: str) -> str:
+    """Replace CPR numbers, phone numbers and e-mail addresses with placeholders."""
+    from matcher.redact import redact as engine_redact
+
+    return engine_redact(text)

@@ -1,0 +1,62 @@
+"""Forms; labels and help live in the templates, WTForms' own messages are translated."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (BooleanField, HiddenField, PasswordField, RadioField, SelectField,
+                     StringField, TextAreaField)
+from wtforms.validators import AnyOf, DataRequired, Length, Optional
+
+from .cases import MESSAGE_MAX, REASON_MAX, TEXT_MAX, TEXT_MIN, WISHES_MAX
+from .models import AREAS, DECISIONS, ROLES
+
+
+class LoginForm(FlaskForm):
+    """Username and password."""
+
+    username = StringField(validators=[DataRequired(), Length(max=80)])
+    password = PasswordField(validators=[DataRequired(), Length(max=200)])
+    next = HiddenField()
+
+
+class NoteForm(FlaskForm):
+    """A volunteer's account of a citizen's situation."""
+
+    text = TextAreaField(validators=[DataRequired(), Length(min=TEXT_MIN, max=TEXT_MAX)])
+    area = RadioField(choices=list(AREAS), default="andet",
+                      validators=[DataRequired()])
+    consent = BooleanField(validators=[DataRequired()])
+    wishes = TextAreaField(validators=[Optional(), Length(max=WISHES_MAX)])
+
+
+class DecisionForm(FlaskForm):
+    """Confirm or reject one corpus entry for a case."""
+
+    entry_id = HiddenField(validators=[DataRequired(), Length(max=80)])
+    decision = HiddenField(validators=[AnyOf(DECISIONS)])
+    reason = TextAreaField(validators=[Optional(), Length(max=REASON_MAX)])
+
+
+class CloseForm(FlaskForm):
+    """Close a case with a message to the volunteer."""
+
+    message = TextAreaField(validators=[Optional(), Length(max=MESSAGE_MAX)])
+
+
+class UserForm(FlaskForm):
+    """An admin creates a user."""
+
+    username = StringField(validators=[DataRequired(), Length(min=2, max=80)])
+    role = SelectField(choices=list(ROLES), validators=[DataRequired()])
+    organisation = StringField(validators=[Optional(), Length(max=120)])
+    password = PasswordField(validators=[DataRequired(), Length(max=200)])
+
+
+class LanguageForm(FlaskForm):
+    """Switch the page language for this session."""
+
+    lang = HiddenField(validators=[DataRequired()])
+    next = HiddenField()
+
+
+class ActionForm(FlaskForm):
+    """A button that only needs its CSRF token (log out, deactivate a user)."""

@@ -1,0 +1,186 @@
+"""The case store: SQLAlchemy 2.0 typed mappings."""
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+
+from flask_login import UserMixin
+from sqlalchemy import (JSON, Boolean, CheckConstraint, DateTime, Float, ForeignKey, Integer,
+                        MetaData, String, Text, TypeDecorator, UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+ROLES = ("volunteer", "caseworker", "admin")
+AREAS = ("ældre", "flygtning", "andet")
+STATUSES = ("pending", "in_review", "closed")
+DECISIONS = ("confirm", "reject")
+# Crockford's base32 without I, L, O, U: easy to read aloud and to type on a phone.
+_REF_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def utcnow() -> datetime:
+    """Return the current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+def new_public_id() -> str:
+    """Return a non-guessable case reference (80 random bits), e.g. 7KQ2-XM9D-A4TR-0JHW."""
+    chars = "".join(secrets.choice(_REF_ALPHABET) for _ in range(16))
+    return "-".join(chars[i:i + 4] for i in range(0, 16, 4))
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored in UTC and always read back timezone-aware (SQLite drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        """Convert to UTC before storing."""
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value, dialect):
+        """Attach UTC to naive values read back from SQLite."""
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    """Declarative base with constraint names stable across databases (for Alembic)."""
+
+    metadata = MetaData(naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    })
+    type_annotation_map = {datetime: UTCDateTime}
+
+
+class Organisation(Base):
+    """A volunteer organisation (Røde Kors, Ældre Sagen, ...)."""
+
+    __tablename__ = "organisations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class User(UserMixin, Base):
+    """A person who logs in: volunteer (in one organisation), caseworker or admin."""
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(_one_of("role", ROLES), name="role"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    organisation: Mapped[Organisation | None] = relationship(lazy="joined")
+
+    @property
+    def is_active(self) -> bool:
+        """Deactivated users cannot log in (Flask-Login reads this)."""
+        return self.active
+
+
+class Case(Base):
+    """A volunteer's note about a citizen, stored redacted, and its review."""
+
+    __tablename__ = "cases"
+    __table_args__ = (CheckConstraint(_one_of("status", STATUSES), name="status"),
+                      CheckConstraint(_one_of("area", AREAS), name="area"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(24), unique=True, default=new_public_id)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    text: Mapped[str] = mapped_column(Text)
+    area: Mapped[str] = mapped_column(String(16))
+    organisation_wishes: Mapped[str | None] = mapped_column(Text)
+    consent: Mapped[bool] = mapped_column(Boolean)
+    consent_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    closed_at: Mapped[datetime | None]
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    message: Mapped[str | None] = mapped_column(Text)
+
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
+    suggestions: Mapped[list[Suggestion]] = relationship(
+        back_populates="case", order_by="Suggestion.id", cascade="all, delete-orphan")
+    decisions: Mapped[list[Decision]] = relationship(
+        back_populates="case", order_by="Decision.id", cascade="all, delete-orphan")
+
+
+class Suggestion(Base):
+    """A corpus entry proposed for a case, by the engine or added by a caseworker."""
+
+    __tablename__ = "suggestions"
+    __table_args__ = (UniqueConstraint("case_id", "entry_id"),
+                      CheckConstraint(_one_of("origin", ("engine", "caseworker")), name="origin"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    entry_id: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(16))
+    law: Mapped[str | None] = mapped_column(String(8))
+    section: Mapped[str | None] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(300))
+    rank: Mapped[int | None] = mapped_column(Integer)
+    score: Mapped[float | None] = mapped_column(Float)
+    evidence: Mapped[list] = mapped_column(JSON, default=list)
+    legal_basis: Mapped[list] = mapped_column(JSON, default=list)
+    source_url: Mapped[str | None] = mapped_column(String(500))
+    engine_version: Mapped[str] = mapped_column(String(120))
+    origin: Mapped[str] = mapped_column(String(16), default="engine")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    case: Mapped[Case] = relationship(back_populates="suggestions")
+
+
+class Decision(Base):
+    """A caseworker's confirm or reject of one suggestion; the latest one counts."""
+
+    __tablename__ = "decisions"
+    __table_args__ = (CheckConstraint(_one_of("decision", DECISIONS), name="decision"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    suggestion_id: Mapped[int] = mapped_column(ForeignKey("suggestions.id", ondelete="CASCADE"))
+    decision: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str | None] = mapped_column(Text)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    case: Mapped[Case] = relationship(back_populates="decisions")
+    suggestion: Mapped[Suggestion] = relationship(lazy="joined")
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class AuditEvent(Base):
+    """Who viewed or changed what, and when; never any note text."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    user: Mapped[User | None] = relationship(lazy="joined")
+
+
+class ApiToken(Base):
+    """A bearer token for the JSON API, stored as its SHA-256 digest, with an expiry."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    user: Mapped[User] = relationship(lazy="joined")
