@@ -107,15 +107,21 @@ class Evaluator:
     def _run_one(matcher, notes, split, method, encoder, weights) -> dict:
         per_note: list[dict[str, float]] = []
         latency: list[float] = []
+        top_in: list[float] = []
+        top_out: list[float] = []
         for note in notes:
             t = time.perf_counter()
             sugs = matcher.match(note.text, top=30, weights=weights)
             latency.append((time.perf_counter() - t) * 1000)
+            (top_in if note.labels else top_out).append(sugs[0].score if sugs else 0.0)
             if note.labels:
                 per_note.append(metrics([s.id for s in sugs if s.kind == "rule"], note.labels))
         row = {"split": split, "method": method, "encoder": encoder, "notes": len(per_note)}
         for key in per_note[0] if per_note else []:
             row[key] = float(np.mean([m[key] for m in per_note]))
+        # Does the displayed score tell out-of-scope notes apart? Mean top score of each kind.
+        row["top in"] = float(np.mean(top_in)) if top_in else 0.0
+        row["top oos"] = float(np.mean(top_out)) if top_out else 0.0
         row["p50 ms"] = float(np.percentile(latency, 50)) if latency else 0.0
         row["p95 ms"] = float(np.percentile(latency, 95)) if latency else 0.0
         return row
@@ -123,7 +129,8 @@ class Evaluator:
     def report(self, notes: Sequence[Note], splits: Sequence[str], markdown: bool = False) -> str:
         """The results as a text or Markdown table."""
         rows = self.run(notes, splits)
-        cols = ["split", "method", "encoder", "notes", "R@1", "R@5", "R@10", "MRR@10", "nDCG@10", "p50 ms", "p95 ms"]
+        cols = ["split", "method", "encoder", "notes", "R@1", "R@5", "R@10", "MRR@10", "nDCG@10", "top in", "top oos",
+                "p50 ms", "p95 ms"]
 
         def cell(row: dict, c: str) -> str:
             v = row.get(c, "")
