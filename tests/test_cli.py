@@ -84,3 +84,11 @@ def test_index_build_if_missing_reuses_a_fitting_index(run):
     assert run("index", "build").exit_code == 0
     r = run("index", "build", "--if-missing")
     assert r.exit_code == 0 and "up to date" in r.output
+
+
+def test_eval_prints_every_method_for_both_splits(run):
+    r = run("eval", "--encoders", "hashing", "--markdown")
+    assert r.exit_code == 0
+    rows = [line.split("|")[1:4] for line in r.stdout.splitlines()[2:]]
+    methods = {(split.strip(), method.strip()) for split, method, _ in rows}
+    assert {("dev", "keyword"), ("test", "dense"), ("test", "hybrid"), ("test", "hybrid+feedback")} <= methods

@@ -126,3 +126,17 @@ def test_rejections_push_an_entry_down(tiny_rules, tmp_path):
     m.learn([Example(note, first.id, confirmed=False)] * 3)
     again = next(s for s in m.match(note) if s.id == first.id)
     assert again.score < first.score
+
+
+def test_fusion_schemes_agree_on_a_clear_winner():
+    import numpy as np
+
+    from matcher.fusion import display_score, rrf_fusion, zscore_fusion
+
+    alive = np.array([True, True, True, False])
+    signals = {"keyword": np.array([5.0, 1.0, 0.0, 9.0]), "dense": np.array([0.9, 0.5, np.nan, 0.99])}
+    w = {"keyword": 1.0, "dense": 1.0}
+    for fused in (zscore_fusion(signals, w, alive), rrf_fusion(signals, w, alive)):
+        assert int(np.argmax(fused)) == 0 and fused[3] == -np.inf
+    assert display_score(rrf_fusion(signals, w, alive), "rrf")[0] == 1.0
+    assert 0 < display_score(zscore_fusion(signals, w, alive), "zscore")[0] <= 1.0
