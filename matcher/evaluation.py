@@ -63,10 +63,14 @@ def load_notes(folder: Path, corpus: Corpus) -> list[Note]:
     return notes
 
 
-def metrics(ranked: Sequence[str], relevant: Iterable[str]) -> dict[str, float]:
-    """Recall@1/5/10, MRR@10 and nDCG@10 (binary gain) of one ranked list of entry ids."""
+def metrics(ranked: Sequence[str], relevant: Sequence[str]) -> dict[str, float]:
+    """Recall@1/5/10, main@5, MRR@10 and nDCG@10 (binary gain) of one ranked list of entry ids.
+
+    `relevant` is ordered, most important first; main@5 says whether that first one is in the top 5.
+    """
     rel = set(relevant)
     out = {f"R@{k}": len(rel & set(ranked[:k])) / len(rel) for k in CUTOFFS}
+    out["main@5"] = float(relevant[0] in ranked[:5])
     first = next((i for i, e in enumerate(ranked[:10], start=1) if e in rel), None)
     out["MRR@10"] = 1.0 / first if first else 0.0
     dcg = sum(1.0 / math.log2(i + 1) for i, e in enumerate(ranked[:10], start=1) if e in rel)
@@ -129,7 +133,7 @@ class Evaluator:
     def report(self, notes: Sequence[Note], splits: Sequence[str], markdown: bool = False) -> str:
         """The results as a text or Markdown table."""
         rows = self.run(notes, splits)
-        cols = ["split", "method", "encoder", "notes", "R@1", "R@5", "R@10", "MRR@10", "nDCG@10", "top in", "top oos",
+        cols = ["split", "method", "encoder", "notes", "R@1", "R@5", "R@10", "main@5", "MRR@10", "nDCG@10", "top in", "top oos",
                 "p50 ms", "p95 ms"]
 
         def cell(row: dict, c: str) -> str:

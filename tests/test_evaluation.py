@@ -14,7 +14,8 @@ from .conftest import RULES_DIR
 
 def test_metrics_on_a_hand_worked_example():
     m = metrics(["a", "x", "b", "y"], ["b", "a"])
-    assert m["R@1"] == 0.5 and m["R@5"] == 1.0 and m["MRR@10"] == 1.0
+    assert m["R@1"] == 0.5 and m["R@5"] == 1.0 and m["MRR@10"] == 1.0 and m["main@5"] == 1.0
+    assert metrics(["a", "b", "c", "d", "e", "f"], ["f", "a"])["main@5"] == 0.0
     assert m["nDCG@10"] == pytest.approx((1 + 1 / 2) / (1 + 1 / 1.584962500721156))
     assert metrics(["x", "y"], ["a"])["MRR@10"] == 0.0
 
