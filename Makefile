@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test index eval bench clean
+.PHONY: run test lint index eval bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PY_SYS) -m venv $(VENV)
@@ -23,6 +23,9 @@ run: $(STAMP)
 ## test: install and run the whole test suite
 test: $(STAMP)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check matcher web tests benchmarks
 
 index: $(STAMP)
 	$(VENV)/bin/matcher index build

@@ -111,7 +111,7 @@ def bench_faiss(sizes: list[int], dim: int = 384, queries: int = 100, docs_per_e
                 found.extend(ids)
             if kind == "flat":
                 truth = found
-            recall = float(np.mean([len(set(f[:10]) & set(g[:10])) / 10 for f, g in zip(found, truth)]))
+            recall = float(np.mean([len(set(f[:10]) & set(g[:10])) / 10 for f, g in zip(found, truth, strict=True)]))
             p50, p95 = _pct(lat)
             rows.append({"entries": entries, "vectors": n, "index": kind, "build_s": build,
                          "search_p50_ms": p50, "search_p95_ms": p95, "recall@10_vs_flat": recall})
@@ -163,7 +163,8 @@ def _print_scaling(scaling: list[dict]) -> None:
     print("| entries | vectors | index | build | search p50 | search p95 | recall@10 vs flat |")
     print("|---|---|---|---|---|---|---|")
     for s in scaling:
-        print(f"| {s['entries']:,} | {s['vectors']:,} | {s['index']} | {s['build_s']:.1f} s | {s['search_p50_ms']:.2f} ms | "
+        print(f"| {s['entries']:,} | {s['vectors']:,} | {s['index']} | {s['build_s']:.1f} s | "
+              f"{s['search_p50_ms']:.2f} ms | "
               f"{s['search_p95_ms']:.2f} ms | {s['recall@10_vs_flat']:.3f} |")
 
 

@@ -12,4 +12,6 @@ from .feedback import Example  # noqa: E402
 from .redact import redact  # noqa: E402
 from .settings import Settings  # noqa: E402
 
-__all__ = ["Matcher", "Example", "Suggestion", "Settings", "Corpus", "CorpusError", "load_corpus", "redact", "__version__"]
+__all__ = [
+    "Matcher", "Example", "Suggestion", "Settings", "Corpus", "CorpusError", "load_corpus", "redact", "__version__",
+]

@@ -7,7 +7,7 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -133,8 +133,8 @@ class Evaluator:
     def report(self, notes: Sequence[Note], splits: Sequence[str], markdown: bool = False) -> str:
         """The results as a text or Markdown table."""
         rows = self.run(notes, splits)
-        cols = ["split", "method", "encoder", "notes", "R@1", "R@5", "R@10", "main@5", "MRR@10", "nDCG@10", "top in", "top oos",
-                "p50 ms", "p95 ms"]
+        cols = ["split", "method", "encoder", "notes", "R@1", "R@5", "R@10", "main@5", "MRR@10", "nDCG@10",
+                "top in", "top oos", "p50 ms", "p95 ms"]
 
         def cell(row: dict, c: str) -> str:
             v = row.get(c, "")

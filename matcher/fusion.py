@@ -15,7 +15,9 @@ import numpy as np
 Z_FULL = 4.0
 
 
-def _weighted(signals: Mapping[str, np.ndarray], weights: Mapping[str, float]) -> Iterator[tuple[str, float, np.ndarray]]:
+def _weighted(
+    signals: Mapping[str, np.ndarray], weights: Mapping[str, float]
+) -> Iterator[tuple[str, float, np.ndarray]]:
     """(name, weight, scores as float64) of every signal with a positive weight."""
     for name, scores in signals.items():
         w = weights.get(name, 0.0)

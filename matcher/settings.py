@@ -38,7 +38,9 @@ class Settings:
     weight_dense: float = _setting(1.0, "Fusion weight of the dense similarity of the whole note.")
     weight_sentence: float = _setting(0.5, "Fusion weight of the dense similarity of the best sentence.")
     weight_prior: float = _setting(0.5, "Fusion weight of caseworkers' past confirmations and rejections per entry.")
-    weight_examples: float = _setting(0.5, "Fusion weight of the similarity to notes whose entry a caseworker confirmed.")
+    weight_examples: float = _setting(
+        0.5, "Fusion weight of the similarity to notes whose entry a caseworker confirmed."
+    )
     min_score: float = _setting(0.0, "Drop suggestions whose displayed score (0-1) is below this.")
     age_aware: bool = _setting(True, "Use ages stated in the note to prefer ÆL or SEL provisions.")
     age_penalty: float = _setting(0.8, "How far (in z) a provision for the other side of pension age drops.")

@@ -8,7 +8,8 @@ import Stemmer
 from bm25s.stopwords import STOPWORDS_DANISH, STOPWORDS_EN
 
 # A sentence ends at . ! ? or a line break; "stk. 2", "f.eks." and "kl. 14.30" do not end one.
-_ABBREV = r"(?<!\bstk)(?<!\bnr)(?<!\bkl)(?<!\bf\.eks)(?<!\bca)(?<!\bbl\.a)(?<!\bjf)(?<!\bdvs)(?<!\bmr)(?<!\bmrs)(?<!\bdr)"
+_NO_END = ("stk", "nr", "kl", r"f\.eks", "ca", r"bl\.a", "jf", "dvs", "mr", "mrs", "dr")
+_ABBREV = "".join(rf"(?<!\b{a})" for a in _NO_END)
 _SPLIT = re.compile(_ABBREV + r"(?<=[.!?])\s+|\s*\n+\s*|\s+-\s+(?=[A-ZÆØÅ])")
 _WORD = re.compile(r"[^\W\d_]{2,}", re.UNICODE)
 _MIN_WORDS = 3

@@ -28,7 +28,8 @@ def test_rules_check_passes_on_the_corpus(run):
 
 
 def test_rules_check_fails_with_one_sentence_naming_the_problem(run, tmp_path):
-    folder = write_rules(tmp_path / "r", dict(TINY_RULES, **{"sel.yaml": TINY_RULES["sel.yaml"].replace("law: SEL", "law: SOC", 1)}))
+    broken = TINY_RULES["sel.yaml"].replace("law: SEL", "law: SOC", 1)
+    folder = write_rules(tmp_path / "r", dict(TINY_RULES, **{"sel.yaml": broken}))
     r = run("rules", "check", "--rules-dir", str(folder))
     assert r.exit_code == 1
     assert "sel.yaml: entry 'sel-83': field 'law'" in r.output

@@ -88,10 +88,11 @@ BROKEN = [
     ("law: SEL", "law: XYZ", "sel.yaml: entry 'sel-83': field 'law'"),
     ('section: "§ 83"', 'section: "83"', "sel.yaml: entry 'sel-83': field 'section'"),
     ("valid_from: 2025-07-01\n  - id: sel-79a", "valid_from: 1. juli\n  - id: sel-79a", "field 'valid_from'"),
-    ("source_url: https://www.retsinformation.dk/eli/lta/2025/1089", "source_url: http://example.com", "field 'source_url'"),
+    ("source_url: https://www.retsinformation.dk/eli/lta/2025/1089", "source_url: http://example.com",
+     "field 'source_url'"),
     ("title: Personlig og praktisk hjælp\n    summary", "summary", "field 'title'"),
     ("successor: ael-6", "successor: ael-99", "field 'successor'"),
-    ("kind: rule\n    law: SEL\n    section: \"§ 83\"", "kind: regel\n    law: SEL\n    section: \"§ 83\"", "field 'kind'"),
+    ("kind: rule\n    law: SEL", "kind: regel\n    law: SEL", "field 'kind'"),
 ]
 
 

@@ -15,7 +15,8 @@ def test_defaults_resolve_to_this_checkout():
 
 
 def test_environment_and_overrides():
-    s = Settings.from_env({"MATCHER_TOP": "3", "MATCHER_OFFLINE": "no", "MATCHER_INDEX_DIR": "/tmp/x"}, encoder="minilm")
+    env = {"MATCHER_TOP": "3", "MATCHER_OFFLINE": "no", "MATCHER_INDEX_DIR": "/tmp/x"}
+    s = Settings.from_env(env, encoder="minilm")
     assert (s.top, s.offline, s.index_dir, s.encoder) == (3, False, Path("/tmp/x"), "minilm")
 
 
