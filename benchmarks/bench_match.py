@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from matcher import Matcher, Settings  # noqa: E402
 from matcher.dense_index import make_faiss_index  # noqa: E402
-from matcher.engine import build_index  # noqa: E402
+from matcher.index_build import build_index  # noqa: E402
 
 
 def _notes() -> list[str]:

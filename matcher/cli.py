@@ -127,7 +127,7 @@ def index() -> None:
 @click.option("--if-missing", is_flag=True, help="Only build when no fitting index is saved.")
 def index_build(encoder: str | None, if_missing: bool) -> None:
     """Encode the corpus and save the index with its manifest under indexes/."""
-    from .engine import build_index, expected_manifest, index_folder
+    from .index_build import build_index, expected_manifest, index_folder
     from .dense_index import DenseIndex, IndexMismatch
     from .encoders import load_encoder
 

@@ -12,18 +12,11 @@ import numpy as np
 from . import __version__
 from .context import PENSION_AGE, mentions_child, stated_age
 from .corpus import Corpus, Entry, Rule, load_corpus, normalise_section
-from .dense_index import (
-    FORMAT,
-    DenseIndex,
-    IndexMismatch,
-    build_dense_index,
-    library_versions,
-    replace_folder,
-    write_lock,
-)
+from .dense_index import DenseIndex, IndexMismatch
 from .encoders import Encoder, load_encoder
 from .feedback import Example, Feedback
 from .fusion import display_score, rrf_fusion, zscore_fusion
+from .index_build import build_index, expected_manifest, index_folder, keyword_document
 from .keyword_index import KeywordIndex
 from .redact import redact
 from .settings import Settings
@@ -59,16 +52,6 @@ class Suggestion:
         if self.kind == "rule":
             d.pop("legal_basis")
         return d
-
-
-def entry_documents(entry: Entry) -> list[str]:
-    """The texts embedded for an entry: its title with summary, then each everyday situation."""
-    return [f"{entry.title}. {entry.summary}", *entry.situations]
-
-
-def keyword_document(entry: Entry) -> str:
-    """The one text the keyword index holds for an entry."""
-    return " ".join([entry.title, entry.summary, *entry.situations, *entry.keywords])
 
 
 class Matcher:
@@ -286,51 +269,3 @@ def fuse(kind: str, signals: dict, weights: dict, alive: np.ndarray, rrf_k: int)
     if kind == "rrf":
         return rrf_fusion(signals, weights, alive, k=rrf_k)
     return zscore_fusion(signals, weights, alive)
-
-
-def index_folder(settings: Settings, encoder: Encoder):
-    """Where the index of this encoder lives: one folder per encoder under index_dir."""
-    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", encoder.name)
-    return settings.index_dir / slug
-
-
-def expected_manifest(settings: Settings, corpus: Corpus, encoder: Encoder) -> dict:
-    """What a saved index must have been built from to be used as is."""
-    return {
-        "format": FORMAT,
-        "encoder": encoder.name,
-        "dim": encoder.dim,
-        "corpus_hash": corpus.content_hash,
-        "entries": len(corpus),
-        "faiss_index": settings.faiss_index,
-        "libraries": library_versions(),
-    }
-
-
-def build_index(
-    settings: Settings,
-    corpus: Corpus,
-    encoder: Encoder,
-    progress: Callable[[int, int], None] | None = None,
-) -> DenseIndex:
-    """Build the dense index for this corpus and encoder and save it (the only writer)."""
-    docs: list[str] = []
-    doc_entry: list[int] = []
-    for i, e in enumerate(corpus.entries):
-        for d in entry_documents(e):
-            docs.append(d)
-            doc_entry.append(i)
-    done = 0
-
-    def step(n: int) -> None:
-        nonlocal done
-        done += n
-        if progress:
-            progress(done, len(docs))
-
-    manifest = dict(expected_manifest(settings, corpus, encoder), matcher=__version__)
-    folder = index_folder(settings, encoder)
-    with write_lock(folder):
-        dense = build_dense_index(docs, doc_entry, encoder, manifest, settings.faiss_index, step)
-        replace_folder(dense, folder)
-    return dense

@@ -1,0 +1,70 @@
+"""Building the dense index for a corpus and an encoder: the documents, the manifest, the one writer."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Callable
+
+from . import __version__
+from .corpus import Corpus, Entry
+from .dense_index import FORMAT, DenseIndex, build_dense_index, library_versions, replace_folder, write_lock
+from .encoders import Encoder
+from .settings import Settings
+
+
+def entry_documents(entry: Entry) -> list[str]:
+    """The texts embedded for an entry: its title with summary, then each everyday situation."""
+    return [f"{entry.title}. {entry.summary}", *entry.situations]
+
+
+def keyword_document(entry: Entry) -> str:
+    """The one text the keyword index holds for an entry."""
+    return " ".join([entry.title, entry.summary, *entry.situations, *entry.keywords])
+
+
+def index_folder(settings: Settings, encoder: Encoder) -> Path:
+    """Where the index of this encoder lives: one folder per encoder under index_dir."""
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", encoder.name)
+    return settings.index_dir / slug
+
+
+def expected_manifest(settings: Settings, corpus: Corpus, encoder: Encoder) -> dict:
+    """What a saved index must have been built from to be used as is."""
+    return {
+        "format": FORMAT,
+        "encoder": encoder.name,
+        "dim": encoder.dim,
+        "corpus_hash": corpus.content_hash,
+        "entries": len(corpus),
+        "faiss_index": settings.faiss_index,
+        "libraries": library_versions(),
+    }
+
+
+def build_index(
+    settings: Settings,
+    corpus: Corpus,
+    encoder: Encoder,
+    progress: Callable[[int, int], None] | None = None,
+) -> DenseIndex:
+    """Build the dense index for this corpus and encoder and save it (the only writer)."""
+    docs: list[str] = []
+    doc_entry: list[int] = []
+    for i, e in enumerate(corpus.entries):
+        for d in entry_documents(e):
+            docs.append(d)
+            doc_entry.append(i)
+    done = 0
+
+    def step(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress:
+            progress(done, len(docs))
+
+    manifest = dict(expected_manifest(settings, corpus, encoder), matcher=__version__)
+    folder = index_folder(settings, encoder)
+    with write_lock(folder):
+        dense = build_dense_index(docs, doc_entry, encoder, manifest, settings.faiss_index, step)
+        replace_folder(dense, folder)
+    return dense
