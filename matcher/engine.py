@@ -155,7 +155,8 @@ class Matcher:
 
     def forget(self) -> None:
         """Drop everything learned from decisions."""
-        self.feedback = Feedback(self.encoder, {e.id: i for i, e in enumerate(self.corpus.entries)})
+        self.feedback = Feedback(self.encoder, {e.id: i for i, e in enumerate(self.corpus.entries)},
+                                 max_examples=self.settings.feedback_examples)
 
     @property
     def default_weights(self) -> dict[str, float]:

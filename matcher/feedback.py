@@ -28,8 +28,11 @@ class Example:
 class Feedback:
     """Holds decisions for one process; `add` may run while other threads match."""
 
-    def __init__(self, encoder: Encoder, entry_index: Mapping[str, int]) -> None:
+    def __init__(self, encoder: Encoder, entry_index: Mapping[str, int], max_examples: int = 300) -> None:
         self._encoder = encoder
+        # Every decision counts in the prior, but only the newest confirmed texts are encoded and
+        # kept: encoding costs a full encoder call each, and a process replays decisions at start.
+        self._max_examples = max_examples
         self._entry_index = dict(entry_index)
         n = len(self._entry_index)
         # Replaced whole on each add (never mutated), so readers need no lock.
@@ -40,11 +43,14 @@ class Feedback:
         return int(self._state[2].sum() + self._state[3].sum())
 
     def add(self, examples: Iterable[Example]) -> int:
-        """Learn from decisions; examples naming unknown entries are skipped. Returns how many were used."""
+        """Learn from decisions, oldest first; examples naming unknown entries are skipped.
+
+        Returns how many were used (all count in the prior; the newest confirmed ones become examples).
+        """
         known = [e for e in examples if e.entry_id in self._entry_index and e.text.strip()]
         if not known:
             return 0
-        confirmed = [e for e in known if e.confirmed]
+        confirmed = [e for e in known if e.confirmed][-self._max_examples:] if self._max_examples > 0 else []
         new_vecs = self._encoder.encode_queries([e.text for e in confirmed]) if confirmed else None
         with self._write:
             vecs, owners, conf, rej = self._state
@@ -52,8 +58,9 @@ class Feedback:
             for e in known:
                 (conf if e.confirmed else rej)[self._entry_index[e.entry_id]] += 1
             if new_vecs is not None:
-                vecs = np.vstack([vecs, new_vecs.astype(np.float32)])
-                owners = np.concatenate([owners, [self._entry_index[e.entry_id] for e in confirmed]])
+                keep = self._max_examples
+                vecs = np.vstack([vecs, new_vecs.astype(np.float32)])[-keep:]
+                owners = np.concatenate([owners, [self._entry_index[e.entry_id] for e in confirmed]])[-keep:]
             self._state = (vecs, owners, conf, rej)
         return len(known)
 

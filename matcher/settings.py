@@ -41,6 +41,9 @@ class Settings:
     weight_examples: float = _setting(
         0.5, "Fusion weight of the similarity to notes whose entry a caseworker confirmed."
     )
+    feedback_examples: int = _setting(
+        300, "Newest confirmed decisions kept as examples (each costs one encoder call when learned)."
+    )
     min_score: float = _setting(0.0, "Drop suggestions whose displayed score (0-1) is below this.")
     age_aware: bool = _setting(True, "Use ages stated in the note to prefer ÆL or SEL provisions.")
     age_penalty: float = _setting(0.8, "How far (in z) a provision for the other side of pension age drops.")

@@ -140,3 +140,15 @@ def test_fusion_schemes_agree_on_a_clear_winner():
         assert int(np.argmax(fused)) == 0 and fused[3] == -np.inf
     assert display_score(rrf_fusion(signals, w, alive), "rrf")[0] == 1.0
     assert 0 < display_score(zscore_fusion(signals, w, alive), "zscore")[0] <= 1.0
+
+
+def test_only_the_newest_confirmations_are_kept_as_examples(tiny_rules, tmp_path):
+    from matcher import Example
+
+    settings = Settings.from_env({}, rules_dir=tiny_rules, index_dir=tmp_path / "i", encoder="hashing",
+                                 feedback_examples=2)
+    m = Matcher.load(settings)
+    used = m.learn([Example(f"note {i} om mad", "aalborg-madservice") for i in range(5)])
+    assert used == 5 and len(m.feedback) == 5  # all five count in the prior
+    vecs, owners, _, _ = m.feedback._state
+    assert len(owners) == 2

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 from .models import Case, Decision, Suggestion
 
 log = logging.getLogger(__name__)
-#: Decisions replayed when a process starts, newest first; each confirmed one is encoded.
+#: Decisions replayed when a process starts; the engine encodes only the newest confirmed ones
+#: (MATCHER_FEEDBACK_EXAMPLES), the rest count in its prior.
 REPLAY_LIMIT = 5000
 
 
@@ -35,7 +36,8 @@ def replay(app: Flask, matcher, db: Session) -> int:
     """Teach a freshly loaded engine the decisions already in the store; return how many."""
     if not app.config["LEARN_FROM_DECISIONS"] or not hasattr(matcher, "learn"):
         return 0
-    return matcher.learn(stored_examples(db))
+    # Oldest first, so the engine keeps the newest as examples when it caps them.
+    return matcher.learn(reversed(stored_examples(db)))
 
 
 def learn(matcher, case: Case, entry_id: str, decision: str) -> None:
