@@ -10,11 +10,21 @@ PENSION_AGE = 67
 _AGE_PATTERNS = [
     (re.compile(r"\b(\d{2,3})\s*(?:år|års|aar|years?|yrs?|jahre)\b", re.I), 1),
     (re.compile(r"\b(\d{2,3})\s*-?\s*(?:årig|aarig|year-old|jährig)", re.I), 1),
-    (re.compile(r"\b(?:på|aged|age|alder)\s+(\d{2,3})\b", re.I), 1),
-    (re.compile(r"\b(?:han|hun|he|she|manden|kvinden|damen)\s+(?:er|is)\s+(\d{2,3})\b(?!\s*(?:kr|%))", re.I), 1),
+    (re.compile(r"\b(?:på|aged|age|alder)\s+(\d{2,3})\b(?!\s*(?:kr|%|,-|timer|t\b|kilo|kg|dage|uger|min|m2|kvm))", re.I), 1),
+    (re.compile(r"\b(?:han|hun|he|she|manden|kvinden|damen)\s+(?:er|is|ist)\s+(?:kun\s+|only\s+)?(\d{2,3})\b(?!\s*(?:kr|%))", re.I), 1),
     (re.compile(r"\bi\s+(?:start|midt|slut)?(?:en af )?(?:sine|hans|hendes)?\s*(\d)0['’]?erne\b", re.I), 10),
     (re.compile(r"\bin (?:his|her|their) (?:early |late |mid-)?(\d)0s\b", re.I), 10),
+    # "Poul (86)", "Mr. Jensen (79)": the usual way to write an age after a name
+    (re.compile(r"\(\s*(\d{2,3})\s*(?:år)?\s*[,)]"), 1),
+    # "Fru Pedersen 83", "hr nielsen 90"
+    (re.compile(r"\b(?:fru|hr|mr|mrs|ms)\.?\s+\w+\s+(\d{2,3})\b(?!\s*(?:kr|%|,-))", re.I), 1),
+    # "Fru Olesen er 80 og", "she's 81"
+    (re.compile(r"\b(?:er|is|ist|'s)\s+(?:kun\s+|only\s+)?(\d{2,3})\b(?=\s*(?:og|and|und|,|\.|$|nu|now))", re.I), 1),
 ]
+# "irma 77 er faldet": a bare number after a word and before a verb; only an old age counts,
+# since clock times and counts look the same ("kl 10 er").
+_LOOSE_AGE = re.compile(r"\b[^\W\d]+\s+(\d{2})\s+(?:er|har|bor|kan|skal|var|is|has|lives|was)\b", re.I)
+_LOOSE_MIN = 60
 _CHILD = re.compile(
     r"\b(barn|børn|børnene|barnet|søn|sønnen|dreng\w*|pige\w*|baby|spædbarn|teenager|skolen|skole|"
     r"børnehave\w*|vuggestue\w*|child\w*|kids?|boy|girl|son|school|pupil)\b",
@@ -25,18 +35,23 @@ _ELDERLY_WORDS = re.compile(r"\b(folkepension\w*|ældrecheck|pensionist\w*|pleje
 
 
 def stated_age(text: str) -> int | None:
-    """The highest plausible age stated in the note, or None.
+    """The citizen's age as the note states it, or None.
 
-    The citizen is usually the oldest person a volunteer mentions; "i 80'erne" counts as 80.
+    Volunteers name the citizen first ("Camilla er 32 ... hendes mor på 70"), so the first
+    adult age counts; a note that states only children's ages gives the oldest child.
+    "i 80'erne" counts as 80; "folkepensionist" without a number as the pension age.
     """
-    ages: list[int] = []
+    found: list[tuple[int, int]] = []  # (position, age)
     for pattern, multiplier in _AGE_PATTERNS:
         for m in pattern.finditer(text):
             value = int(m.group(1)) * multiplier
             if 0 < value <= 110:
-                ages.append(value)
-    if ages:
-        return max(ages)
+                found.append((m.start(1), value))
+    found += [(m.start(1), int(m.group(1))) for m in _LOOSE_AGE.finditer(text)
+              if _LOOSE_MIN <= int(m.group(1)) <= 110]
+    if found:
+        adults = [age for _, age in sorted(found) if age >= 18]
+        return adults[0] if adults else max(age for _, age in found)
     if _ELDERLY_WORDS.search(text) and "førtidspension" not in text.lower():
         return PENSION_AGE
     return None

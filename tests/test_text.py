@@ -41,6 +41,19 @@ def test_tokens_are_stemmed_and_free_of_stop_words():
         ("hun er folkepensionist", 67),
         ("familien har børn på 3 og 7 år, moren er 34 år", 34),
         ("hun skylder 1000 kr", None),
+        # the ways volunteers write an age after a name
+        ("Poul (86) har demens", 86),
+        ("Mohammed's mother (62, speaks only Dari) and her son of 14", 62),
+        ("Fru Pedersen 83 er ked af det", 83),
+        ("irma 77 er faldet igen", 77),
+        ("Frau Schulz ist 58 und war im Krankenhaus", 58),
+        ("Klaus er kun 61, men har fået en tidlig demens", 61),
+        # the citizen is named first: a relative's age later on does not count
+        ("Camilla er 32 og har cerebral parese, og hendes mor på 70 kan ikke følge hende", 32),
+        # numbers that are not ages
+        ("hun er gået ned på 25 timer om ugen", None),
+        ("kl 10 er hjemmehjælpen ikke kommet", None),
+        ("han bor på Hasserisvej 83 på 2. sal", None),
     ],
 )
 def test_stated_age(text, age):
