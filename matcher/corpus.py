@@ -84,6 +84,8 @@ class Rule(_Entry):
     valid_from: dt.date
     valid_to: Optional[dt.date] = None
     successor: Optional[str] = None
+    #: Provisions a caseworker looks at whenever this one fits (ÆL § 24 sets the amount of § 23's pay).
+    companions: list[str] = []
 
     @field_validator("law")
     @classmethod
@@ -253,3 +255,8 @@ def _check_references(entries: list[Entry], seen: dict[str, str]) -> None:
             raise CorpusError(
                 f"{seen[e.id]}: entry {e.id!r}: field 'successor': no entry has id {e.successor!r}"
             )
+        for other in getattr(e, "companions", ()):
+            if other not in seen or other == e.id:
+                raise CorpusError(
+                    f"{seen[e.id]}: entry {e.id!r}: field 'companions': {other!r} is not another entry's id"
+                )

@@ -46,7 +46,12 @@ class Settings:
     )
     min_score: float = _setting(0.0, "Drop suggestions whose displayed score (0-1) is below this.")
     age_aware: bool = _setting(True, "Use ages stated in the note to prefer ÆL or SEL provisions.")
-    age_penalty: float = _setting(0.8, "How far (in z) a provision for the other side of pension age drops.")
+    age_penalty: float = _setting(1.5, "How far (in z) a provision for the other side of pension age drops.")
+    link_margin: float = _setting(
+        0.3,
+        "A rule's companions score at least (the rule's score - this), in z (fusion=zscore). "
+        "Negative switches companions off.",
+    )
     faiss_index: str = _setting("flat", "FAISS index type: flat (exact) or hnsw.")
 
     @classmethod

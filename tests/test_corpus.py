@@ -92,6 +92,7 @@ BROKEN = [
      "field 'source_url'"),
     ("title: Personlig og praktisk hjælp\n    summary", "summary", "field 'title'"),
     ("successor: ael-6", "successor: ael-99", "field 'successor'"),
+    ("successor: ael-6", "successor: ael-6\n    companions: [ael-66]", "sel.yaml: entry 'sel-79a': field 'companions'"),
     ("kind: rule\n    law: SEL", "kind: regel\n    law: SEL", "field 'kind'"),
 ]
 

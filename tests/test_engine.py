@@ -69,6 +69,33 @@ def test_a_stated_age_prefers_the_law_for_that_age(tiny_rules, tmp_path):
     assert rank(young, "sel-83") < rank(young, "ael-6") or rank(young, "sel-83") == 0
 
 
+def test_links_lift_a_companion_and_a_services_legal_basis():
+    import numpy as np
+
+    from matcher.engine import follow_links
+
+    fused = np.array([2.0, -1.0, 0.5, -np.inf])
+    links = (np.array([0, 0, 2]), np.array([1, 3, 0]))  # 0 -> 1, 0 -> 3 (not in force), 2 -> 0
+    out = follow_links(fused, links, margin=0.3)
+    assert out[1] == pytest.approx(1.7)  # lifted to its source's score minus the margin
+    assert out[0] == 2.0  # never lowered by a weaker source
+    assert out[3] == -np.inf  # a provision not in force stays out
+
+
+def test_a_rule_that_fits_brings_its_companions(tmp_path):
+    from .conftest import TINY_RULES, write_rules
+
+    sel = TINY_RULES["sel.yaml"].replace(
+        "            valid_from: 2025-07-01\n", "            valid_from: 2025-07-01\n            companions: [ael-6]\n", 1)
+    rules = write_rules(tmp_path / "rules", dict(TINY_RULES, **{"sel.yaml": sel}))
+    note = "Han kan ikke selv komme i bad, og rengøringen bliver ikke gjort."
+    score = lambda margin: next(  # noqa: E731
+        s.score for s in Matcher.load(Settings.from_env(
+            {}, rules_dir=rules, index_dir=tmp_path / "i", encoder="hashing", link_margin=margin)).match(note)
+        if s.id == "ael-6")
+    assert score(0.3) > score(-1)
+
+
 def test_search_finds_entries_by_citation_and_words(hashing_matcher):
     assert hashing_matcher.search("SEL § 83 b")[0].id == "sel-83b"
     assert hashing_matcher.search("sel-112")[0].id == "sel-112"
