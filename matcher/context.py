@@ -23,15 +23,18 @@ _AGE_PATTERNS = [
 ]
 # "irma 77 er faldet": a bare number after a word and before a verb; only an old age counts,
 # since clock times and counts look the same ("kl 10 er").
-_LOOSE_AGE = re.compile(r"\b[^\W\d]+\s+(\d{2})\s+(?:er|har|bor|kan|skal|var|is|has|lives|was)\b", re.I)
+_LOOSE_AGE = re.compile(r"\b[^\W\d]+\s+(\d{2})\s+(?:er|har|bor|kan|skal|var|is|has|lives|was|i dag|idag|today)\b", re.I)
 _LOOSE_MIN = 60
 _CHILD = re.compile(
     r"\b(barn|børn|børnene|barnet|søn|sønnen|dreng\w*|pige\w*|baby|spædbarn|teenager|skolen|skole|"
+    r"datter|døtre|datteren|døtrene|daughters?|"
     r"børnehave\w*|vuggestue\w*|child\w*|kids?|boy|girl|son|school|pupil)\b",
     re.I,
 )
 _YOUNG_AGE = re.compile(r"\b(\d{1,2})\s*(?:år|aar|years?|months?|måneder)\b|\b(\d{1,2})-årig", re.I)
-_ELDERLY_WORDS = re.compile(r"\b(folkepension\w*|ældrecheck|pensionist\w*|plejehjem\w*|pensioner)\b", re.I)
+_ELDERLY_WORDS = re.compile(
+    r"\b(folkepension\w*|ældrecheck|pensionist\w*|plejehjem\w*|pensioner|pensioneret|retired|state pension|"
+    r"(?:gået|gik|går|er) på pension)\b", re.I)
 
 
 def stated_age(text: str) -> int | None:

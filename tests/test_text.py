@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from matcher.context import stated_age
+from matcher.context import mentions_child, stated_age
 from matcher.text import sentences, tokenize
 
 
@@ -46,6 +46,9 @@ def test_tokens_are_stemmed_and_free_of_stop_words():
         ("Mohammed's mother (62, speaks only Dari) and her son of 14", 62),
         ("Fru Pedersen 83 er ked af det", 83),
         ("irma 77 er faldet igen", 77),
+        ("var hos henning 73 i dag", 73),
+        ("Preben er lige gået på pension og har fået KOL", 67),
+        ("han går på førtidspension", None),
         ("Frau Schulz ist 58 und war im Krankenhaus", 58),
         ("Klaus er kun 61, men har fået en tidlig demens", 61),
         # the citizen is named first: a relative's age later on does not count
@@ -58,3 +61,16 @@ def test_tokens_are_stemmed_and_free_of_stop_words():
 )
 def test_stated_age(text, age):
     assert stated_age(text) == age
+
+
+@pytest.mark.parametrize(
+    "text,child",
+    [
+        ("Pia har en datter på 15 med anoreksi", True),
+        ("drengen vil ikke i skole", True),
+        ("familien har børn på 3 og 7 år", True),
+        ("han er 45 og bor alene", False),
+    ],
+)
+def test_mentions_child(text, child):
+    assert mentions_child(text) is child
