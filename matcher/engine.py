@@ -25,7 +25,7 @@ from .text import sentences
 log = logging.getLogger(__name__)
 
 _MAX_SENTENCES = 12
-_DENSE_K = 2048  # documents per query: the whole corpus here; a bound for large ones
+_DENSE_K = 8192  # documents per query: the whole corpus here (about 3,500); a bound for large ones
 _EVIDENCE_MARGIN = 0.03
 _MAX_EVIDENCE = 3
 
