@@ -174,12 +174,14 @@ class Matcher:
         n = len(self.corpus)
         note_vec = q.mean(axis=0, keepdims=True)
         note_vec /= max(float(np.linalg.norm(note_vec)), 1e-12)
-        per_sentence = self._entry_scores(*self.dense.search(q, _DENSE_K), n)
+        # one search for every sentence and the whole note: the last row is the note
+        dense = self._entry_scores(*self.dense.search(np.vstack([q, note_vec]), _DENSE_K), n)
+        per_sentence = dense[:-1]
         kw_sentences = np.stack([self.keyword.scores(t) for t in sents])
         return {
             "keyword": self.keyword.scores(text),
             "keyword_sentence": kw_sentences.max(axis=0),
-            "dense": self._entry_scores(*self.dense.search(note_vec, _DENSE_K), n)[0],
+            "dense": dense[-1],
             "sentence": per_sentence.max(axis=0),
             **self.feedback.signals(note_vec),
             # evidence: dense similarity per sentence, nudged by each sentence's keyword hits
