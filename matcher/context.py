@@ -6,12 +6,15 @@ import re
 #: Folkepensionsalderen for people reaching it in 2026-2030 (PL § 1 a); ÆL starts there.
 PENSION_AGE = 67
 
+# Units after a number that make it something other than an age ("på 25 timer").
+_NOT_YEARS = r"(?:kr|%|,-|timer|t\b|kilo|kg|dage|uger|min|m2|kvm)"
 # (pattern, multiplier): "i 80'erne" and "in her 70s" name a decade.
 _AGE_PATTERNS = [
     (re.compile(r"\b(\d{2,3})\s*(?:år|års|aar|years?|yrs?|jahre)\b", re.I), 1),
     (re.compile(r"\b(\d{2,3})\s*-?\s*(?:årig|aarig|year-old|jährig)", re.I), 1),
-    (re.compile(r"\b(?:på|aged|age|alder)\s+(\d{2,3})\b(?!\s*(?:kr|%|,-|timer|t\b|kilo|kg|dage|uger|min|m2|kvm))", re.I), 1),
-    (re.compile(r"\b(?:han|hun|he|she|manden|kvinden|damen)\s+(?:er|is|ist)\s+(?:kun\s+|only\s+)?(\d{2,3})\b(?!\s*(?:kr|%))", re.I), 1),
+    (re.compile(r"\b(?:på|aged|age|alder)\s+(\d{2,3})\b(?!\s*" + _NOT_YEARS + ")", re.I), 1),
+    (re.compile(r"\b(?:han|hun|he|she|manden|kvinden|damen)\s+(?:er|is|ist)\s+(?:kun\s+|only\s+)?(\d{2,3})\b"
+                r"(?!\s*(?:kr|%))", re.I), 1),
     (re.compile(r"\bi\s+(?:start|midt|slut)?(?:en af )?(?:sine|hans|hendes)?\s*(\d)0['’]?erne\b", re.I), 10),
     (re.compile(r"\bin (?:his|her|their) (?:early |late |mid-)?(\d)0s\b", re.I), 10),
     # "Poul (86)", "Mr. Jensen (79)": the usual way to write an age after a name

@@ -85,8 +85,8 @@ def test_links_lift_a_companion_and_a_services_legal_basis():
 def test_a_rule_that_fits_brings_its_companions(tmp_path):
     from .conftest import TINY_RULES, write_rules
 
-    sel = TINY_RULES["sel.yaml"].replace(
-        "            valid_from: 2025-07-01\n", "            valid_from: 2025-07-01\n            companions: [ael-6]\n", 1)
+    day = "            valid_from: 2025-07-01\n"
+    sel = TINY_RULES["sel.yaml"].replace(day, day + "            companions: [ael-6]\n", 1)
     rules = write_rules(tmp_path / "rules", dict(TINY_RULES, **{"sel.yaml": sel}))
     note = "Han kan ikke selv komme i bad, og rengøringen bliver ikke gjort."
     score = lambda margin: next(  # noqa: E731
