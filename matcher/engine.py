@@ -211,23 +211,25 @@ class Matcher:
         than one odd sentence that happens to be close. An entry with only one document among
         the retrieved gets the lowest retrieved score as its second (what it can at most have).
         """
-        out = np.full((scores.shape[0], n), np.nan, dtype=np.float32)
-        for row in range(scores.shape[0]):
-            valid = entries[row] >= 0
-            ents, sc = entries[row][valid], scores[row][valid]
-            if not len(ents):
-                continue
-            best = np.full(n, np.nan, dtype=np.float32)
-            second = np.full(n, np.nan, dtype=np.float32)
-            uniq, first_at = np.unique(ents, return_index=True)  # results come best first
-            best[uniq] = sc[first_at]
-            rest = np.ones(len(ents), dtype=bool)
-            rest[first_at] = False
-            uniq2, second_at = np.unique(ents[rest], return_index=True)
-            second[uniq2] = sc[rest][second_at]
-            second = np.where(np.isnan(second) & ~np.isnan(best), sc[-1], second)
-            out[row] = (best + second) / 2
-        return out
+        rows = scores.shape[0]
+        valid = entries >= 0
+        # Group each row by entry; the stable sort keeps the search's best-first order inside a group.
+        order = np.argsort(np.where(valid, entries, n), axis=1, kind="stable")
+        ents = np.take_along_axis(entries, order, axis=1)
+        sc = np.take_along_axis(scores, order, axis=1).astype(np.float32)
+        ok = np.take_along_axis(valid, order, axis=1)
+        first = np.ones_like(ok)
+        first[:, 1:] = ents[:, 1:] != ents[:, :-1]
+        second = np.zeros_like(ok)
+        second[:, 1:] = ~first[:, 1:] & first[:, :-1]
+        row = np.broadcast_to(np.arange(rows)[:, None], ents.shape)
+        best = np.full((rows, n), np.nan, dtype=np.float32)
+        nxt = np.full((rows, n), np.nan, dtype=np.float32)
+        best[row[first & ok], ents[first & ok]] = sc[first & ok]
+        nxt[row[second & ok], ents[second & ok]] = sc[second & ok]
+        lowest = np.where(valid, scores, np.inf).min(axis=1, keepdims=True).astype(np.float32)
+        nxt = np.where(np.isnan(nxt) & ~np.isnan(best), lowest, nxt)
+        return (best + nxt) / 2
 
     def _adjust_for_age(self, fused: np.ndarray, age: int | None, child: bool) -> None:
         """Push down provisions for another age group than the note speaks of.

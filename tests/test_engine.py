@@ -82,6 +82,17 @@ def test_links_lift_a_companion_and_a_services_legal_basis():
     assert out[3] == -np.inf  # a provision not in force stays out
 
 
+def test_an_entry_scores_the_mean_of_its_two_best_documents():
+    import numpy as np
+
+    # one query; documents best first: entry 1, entry 0, entry 1, entry 0, entry 2, padding
+    scores = np.array([[0.9, 0.8, 0.7, 0.6, 0.5, -1.0]], dtype=np.float32)
+    entries = np.array([[1, 0, 1, 0, 2, -1]])
+    out = Matcher._entry_scores(scores, entries, 4)
+    assert out[0, :3] == pytest.approx([0.7, 0.8, 0.5])  # (0.8+0.6)/2, (0.9+0.7)/2, alone: (0.5+0.5)/2
+    assert np.isnan(out[0, 3])  # never retrieved
+
+
 def test_a_rule_that_fits_brings_its_companions(tmp_path):
     from .conftest import TINY_RULES, write_rules
 
