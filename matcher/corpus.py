@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Optional, Union
 
@@ -175,9 +175,12 @@ class Corpus:
 
     entries: tuple[Entry, ...]
     content_hash: str
+    #: entry id -> its position in `entries` (the entry number every score array uses)
+    numbers: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_id", {e.id: e for e in self.entries})
+        object.__setattr__(self, "numbers", {e.id: i for i, e in enumerate(self.entries)})
 
     def get(self, entry_id: str) -> Optional[Entry]:
         """The entry with this id, or None."""

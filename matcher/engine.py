@@ -64,6 +64,7 @@ class Matcher:
         self.dense = dense
         self.keyword = KeywordIndex([keyword_document(e) for e in corpus.entries])
         self._links = corpus_links(corpus)
+        self._age_groups = age_groups(corpus)
         self.forget()
         self.version = f"matcher-{__version__}/{encoder.name}/{corpus.content_hash[:12]}"
 
@@ -124,8 +125,6 @@ class Matcher:
         on = on or dt.date.today()
         sents = sentences(clean)[:_MAX_SENTENCES] or [clean]
         q = self.encoder.encode_queries(sents)
-        note_vec = q.mean(axis=0, keepdims=True)
-        note_vec /= max(float(np.linalg.norm(note_vec)), 1e-12)
 
         signals = self._signals(clean, sents, q)
         alive = np.array([e.in_force(on) for e in self.corpus.entries])
@@ -158,8 +157,7 @@ class Matcher:
 
     def forget(self) -> None:
         """Drop everything learned from decisions."""
-        self.feedback = Feedback(self.encoder, {e.id: i for i, e in enumerate(self.corpus.entries)},
-                                 max_examples=self.settings.feedback_examples)
+        self.feedback = Feedback(self.encoder, self.corpus.numbers, max_examples=self.settings.feedback_examples)
 
     @property
     def default_weights(self) -> dict[str, float]:
@@ -237,20 +235,14 @@ class Matcher:
         A stated age puts ÆL (pension age and above) and the SEL provisions below it apart;
         provisions only for children drop when the note mentions no child.
         """
-        for i, entry in enumerate(self.corpus.entries):
-            applies = getattr(entry, "applies_to", None)
-            if applies is None:
-                continue
-            bound = applies.pension_age
-            wrong_side = age is not None and (
-                (bound == "below" and age >= PENSION_AGE) or (bound == "above" and age < PENSION_AGE)
-            )
-            only_children = applies.max_age is not None and applies.max_age < 18
-            if wrong_side or (only_children and not child):
-                if self.settings.fusion == "rrf":
-                    fused[i] *= 0.5
-                else:
-                    fused[i] -= self.settings.age_penalty
+        above, below, children_only = self._age_groups
+        wrong = children_only & (not child)
+        if age is not None:
+            wrong |= below if age >= PENSION_AGE else above
+        if self.settings.fusion == "rrf":
+            fused[wrong] *= 0.5
+        else:
+            fused[wrong] -= self.settings.age_penalty
 
     def _suggestion(self, rank: int, i: int, score: float, sents: list[str], per_sent: np.ndarray) -> Suggestion:
         e = self.corpus.entries[i]
@@ -277,9 +269,17 @@ def corpus_links(corpus: Corpus) -> tuple[np.ndarray, np.ndarray]:
     A service's legal basis is not followed: services cite broadly (visitation rests on
     four provisions) and lifting them all cost 0.03 Recall@5 on dev.
     """
-    number = {e.id: i for i, e in enumerate(corpus.entries)}
-    pairs = sorted((number[r.id], number[c]) for r in corpus.rules for c in r.companions)
+    pairs = sorted((corpus.numbers[r.id], corpus.numbers[c]) for r in corpus.rules for c in r.companions)
     return (np.array([a for a, _ in pairs], dtype=np.int64), np.array([b for _, b in pairs], dtype=np.int64))
+
+
+def age_groups(corpus: Corpus) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per entry: for people at pension age and above, below it, and for children only."""
+    applies = [getattr(e, "applies_to", None) for e in corpus.entries]
+    above = np.array([a is not None and a.pension_age == "above" for a in applies])
+    below = np.array([a is not None and a.pension_age == "below" for a in applies])
+    children = np.array([a is not None and a.max_age is not None and a.max_age < 18 for a in applies])
+    return above, below, children
 
 
 def follow_links(fused: np.ndarray, links: tuple[np.ndarray, np.ndarray], margin: float) -> np.ndarray:
