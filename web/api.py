@@ -1,7 +1,7 @@
 """The JSON API (/api/v1), /healthz and /openapi.json. Every error is {"error": ...}."""
 from __future__ import annotations
 
-from functools import wraps
+from functools import cache, wraps
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, g, jsonify, request
@@ -10,6 +10,7 @@ from sqlalchemy import text
 from . import audit, cases, db
 from .accounts import authenticate, issue_token, user_for_token
 from .engine import get_matcher
+from .errors import json_error
 from .models import AREAS
 from .serialize import case_json, entry_json, note_json, queue_item_json
 
@@ -33,11 +34,7 @@ CASE_ERRORS = {
 
 def fail(status: int, message: str):
     """Stop the request with a JSON error body."""
-    response = jsonify(error=message)
-    response.status_code = status
-    if status == 401:
-        response.headers["WWW-Authenticate"] = "Bearer"
-    abort(response)
+    abort(json_error(status, message))
 
 
 def fail_case(exc: cases.CaseError):
@@ -101,7 +98,12 @@ def healthz():
 @bp.route("/openapi.json")
 def openapi():
     """Serve the API description."""
-    return Response(OPENAPI.read_bytes(), mimetype="application/json")
+    return Response(_openapi_bytes(), mimetype="application/json")
+
+
+@cache
+def _openapi_bytes() -> bytes:
+    return OPENAPI.read_bytes()
 
 
 @bp.route("/api/v1/auth/token", methods=["POST"])
@@ -128,9 +130,7 @@ def token():
 def create_note():
     """Submit a note: redacted, matched and stored."""
     data = body()
-    text_value = data.get("text")
-    if text_value is not None and not isinstance(text_value, str):
-        fail(400, "text must be a string")
+    text_value = optional_str(data, "text")
     area, wishes = optional_str(data, "area"), optional_str(data, "organisation_wishes")
     try:
         case = cases.submit_note(db.session(), get_matcher(), g.api_user, text_value, area,
@@ -186,8 +186,6 @@ def decide(public_id: str):
     entry_id, decision = data.get("entry_id"), data.get("decision")
     if not isinstance(entry_id, str) or not entry_id:
         fail(400, "entry_id is required")
-    if decision not in ("confirm", "reject"):
-        fail(400, CASE_ERRORS["bad_decision"])
     try:
         row = cases.decide(db.session(), get_matcher(), case, g.api_user, entry_id, decision,
                            optional_str(data, "reason"))

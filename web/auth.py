@@ -76,10 +76,7 @@ def login():
             store.commit()
             failed = True
         else:
-            lang = session.get("lang")
-            session.clear()  # a fresh session on login, against session fixation
-            if lang:
-                session["lang"] = lang
+            _fresh_session()  # against session fixation
             session.permanent = True
             login_user(user)
             audit.record(store, user, "login")
@@ -87,6 +84,14 @@ def login():
             return redirect(safe_next(form.next.data) or url_for(HOME[user.role]))
     status = 401 if failed else 200
     return render_template("auth/login.html", form=form, failed=failed), status
+
+
+def _fresh_session() -> None:
+    """Start an empty session that keeps only the chosen language."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
 
 
 @bp.route("/logout", methods=["POST"])
@@ -98,10 +103,7 @@ def logout():
         audit.record(store, current_user, "logout")
         store.commit()
         logout_user()
-        lang = session.get("lang")
-        session.clear()
-        if lang:
-            session["lang"] = lang
+        _fresh_session()
         flash("logged_out")
     return redirect(url_for("auth.login"))
 

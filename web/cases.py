@@ -143,6 +143,11 @@ def latest_decisions(case: Case) -> dict[int, Decision]:
     return {d.suggestion_id: d for d in sorted(case.decisions, key=lambda d: d.id)}
 
 
+def ranked(suggestions) -> list[Suggestion]:
+    """Suggestions in the engine's order; entries a caseworker added (no rank) last."""
+    return sorted(suggestions, key=lambda s: (s.rank is None, s.rank or 0, s.id))
+
+
 def outcome(case: Case) -> list[Suggestion]:
     """Return the suggestions confirmed at closing; empty until the case is closed."""
     if case.status != "closed":
@@ -150,7 +155,7 @@ def outcome(case: Case) -> list[Suggestion]:
     latest = latest_decisions(case)
     confirmed = [s for s in case.suggestions
                  if s.id in latest and latest[s.id].decision == "confirm"]
-    return sorted(confirmed, key=lambda s: (s.rank is None, s.rank or 0, s.id))
+    return ranked(confirmed)
 
 
 def decide(db: Session, matcher, case: Case, user: User, entry_id: str, decision: str,

@@ -50,7 +50,7 @@ def render_case(case, status: int = 200, close_form: CloseForm | None = None):
     matcher = get_matcher()
     listed = {s.entry_id for s in case.suggestions}
     found = [e for e in matcher.search(query, limit=20) if e.id not in listed] if query else []
-    ordered = sorted(case.suggestions, key=lambda s: (s.rank is None, s.rank or 0, s.id))
+    ordered = cases.ranked(case.suggestions)
     evidence = {s.id: s.evidence for s in ordered}
     page = render_template(
         "caseworker/case.html", case=case, suggestions=ordered,

@@ -25,15 +25,20 @@ def handle_csrf(error: CSRFError):
     return render_template("errors/error.html", code=400, reason="csrf"), 400
 
 
+def json_error(status: int, message: str):
+    """A JSON error response; a 401 says how to authenticate (a bearer token)."""
+    response = jsonify(error=message)
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = "Bearer"
+    return response
+
+
 def handle_http(error: HTTPException):
     """Render an HTTP error as JSON for the API and as a page for people."""
     if error.code is None or error.code < 400:
         return error
     if wants_json():
-        response = jsonify(error=error.name.lower())
-        response.status_code = error.code
-        if error.code == 401:
-            response.headers["WWW-Authenticate"] = "Bearer"
-        return response
+        return json_error(error.code, error.name.lower())
     return render_template("errors/error.html", code=error.code, reason=None), error.code
 

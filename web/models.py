@@ -114,7 +114,6 @@ class Case(Base):
     message: Mapped[str | None] = mapped_column(Text)
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")
-    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
     suggestions: Mapped[list[Suggestion]] = relationship(
         back_populates="case", order_by="Suggestion.id", cascade="all, delete-orphan")
     decisions: Mapped[list[Decision]] = relationship(

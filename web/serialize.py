@@ -1,7 +1,7 @@
 """JSON shapes of the API: notes for volunteers, cases and queue rows for caseworkers."""
 from __future__ import annotations
 
-from .cases import latest_decisions
+from .cases import latest_decisions, ranked
 from .models import Case, Decision, Suggestion
 
 EXCERPT_LENGTH = 160
@@ -38,7 +38,7 @@ def decision_json(d: Decision) -> dict:
 def case_json(case: Case) -> dict:
     """A case for the caseworker: note, wishes, suggestions and decisions."""
     latest = latest_decisions(case)
-    ordered = sorted(case.suggestions, key=lambda s: (s.rank is None, s.rank or 0, s.id))
+    ordered = ranked(case.suggestions)
     return {"id": case.public_id, "text": case.text, "area": case.area,
             "organisation": case.organisation.name,
             "organisation_wishes": case.organisation_wishes, "status": case.status,
