@@ -56,9 +56,13 @@ def app(tmp_path, matcher, sqlite_template):
 
 
 @pytest.fixture
-def store_app(tmp_path, matcher, database_url):
+def store_app(tmp_path, matcher, database_url, sqlite_template):
     """Like `app`, on every available database backend."""
-    app = build_app(base_config(tmp_path, database_url, matcher))
+    if database_url.startswith("sqlite:///"):  # the migrated template, as `app` uses
+        shutil.copyfile(sqlite_template, database_url.removeprefix("sqlite:///"))
+        app = create_app(base_config(tmp_path, database_url, matcher))
+    else:
+        app = build_app(base_config(tmp_path, database_url, matcher))
     yield app
     app.extensions["db_engine"].dispose()
 

@@ -9,7 +9,7 @@ import pytest
 import web
 from web.security import CONTENT_SECURITY_POLICY
 
-from webhelpers import NOTE, PASSWORD, base_config, build_app
+from webhelpers import NOTE, PASSWORD, base_config, build_app, token_for
 
 TEMPLATES = Path(web.__file__).parent / "templates"
 
@@ -62,8 +62,7 @@ def test_caseworker_forms_need_csrf(csrf_app):
     client.post("/login", data={"username": "cw", "password": PASSWORD,
                                 "csrf_token": _token(client, "/login")})
     api = csrf_app.test_client()
-    token = api.post("/api/v1/auth/token", json={"username": "vol", "password": PASSWORD})
-    headers = {"Authorization": f"Bearer {token.get_json()['token']}"}
+    headers = token_for(api, "vol")
     note = api.post("/api/v1/notes", json={"text": NOTE, "consent": True}, headers=headers)
     assert note.status_code == 201, "the bearer-token API needs no CSRF token"
     case = note.get_json()["id"]
