@@ -11,7 +11,6 @@ from . import audit, cases, db
 from .accounts import authenticate, issue_token, user_for_token
 from .engine import get_matcher
 from .errors import json_error
-from .models import AREAS
 from .serialize import case_json, entry_json, note_json, queue_item_json
 
 bp = Blueprint("api", __name__)
@@ -23,6 +22,7 @@ CASE_ERRORS = {
     "text_too_short": f"text must be at least {cases.TEXT_MIN} characters",
     "text_too_long": f"text must be at most {cases.TEXT_MAX} characters",
     "bad_area": "area must be one of: ældre, flygtning, andet",
+    "bad_status": f"status must be one of: {', '.join(cases.QUEUE_STATUSES)}",
     "wishes_too_long": f"organisation_wishes must be at most {cases.WISHES_MAX} characters",
     "bad_decision": "decision must be 'confirm' or 'reject'",
     "unknown_entry": "entry_id is not in the corpus",
@@ -158,13 +158,10 @@ def get_note(public_id: str):
 @requires("caseworker")
 def queue():
     """List open cases oldest first, with filters ?area= and ?status=."""
-    area = request.args.get("area") or None
-    status = request.args.get("status") or "open"
-    if status not in cases.QUEUE_STATUSES:
-        fail(400, f"status must be one of: {', '.join(cases.QUEUE_STATUSES)}")
-    if area is not None and cases.normalise_area(area) not in AREAS:
-        fail(400, CASE_ERRORS["bad_area"])
-    rows = cases.queue(db.session(), area=area, status=status)
+    try:
+        rows = cases.queue(db.session(), area=request.args.get("area"), status=request.args.get("status"))
+    except cases.CaseError as exc:
+        fail_case(exc)
     return jsonify(items=[queue_item_json(c, cases.top_suggestion(c)) for c in rows])
 
 

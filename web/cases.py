@@ -121,14 +121,32 @@ def organisation_cases(db: Session, user: User) -> list[Case]:
     return list(db.scalars(query))
 
 
-def queue(db: Session, area: str | None = None, status: str = "open",
+def queue_filter(area: str | None, status: str | None) -> tuple[str | None, str]:
+    """Check the queue's filters as the page and the API receive them (?area=, ?status=).
+
+    Returns:
+        (area in its stored form or None for every area, status; "open" when none is given).
+    Raises:
+        CaseError: "bad_area" or "bad_status".
+    """
+    area = normalise_area(area) if area else None
+    status = status or "open"
+    if area is not None and area not in AREAS:
+        raise CaseError("bad_area")
+    if status not in QUEUE_STATUSES:
+        raise CaseError("bad_status")
+    return area, status
+
+
+def queue(db: Session, area: str | None = None, status: str | None = "open",
           limit: int = 500) -> list[Case]:
-    """Return cases for the caseworker's queue, oldest first."""
-    query = (select(Case).where(Case.status.in_(QUEUE_STATUSES.get(status, ("pending",))))
+    """Return cases for the caseworker's queue, oldest first (filters as `queue_filter` takes them)."""
+    area, status = queue_filter(area, status)
+    query = (select(Case).where(Case.status.in_(QUEUE_STATUSES[status]))
              .order_by(Case.created_at, Case.id).limit(limit)
              .options(selectinload(Case.suggestions)))
     if area:
-        query = query.where(Case.area == normalise_area(area))
+        query = query.where(Case.area == area)
     return list(db.scalars(query))
 
 

@@ -26,9 +26,9 @@ def get_case_or_404(public_id: str):
 @bp.route("/queue")
 def queue():
     """List cases oldest first, filtered by area and status."""
-    area = request.args.get("area") or None
-    status = request.args.get("status") or "open"
-    if area not in (None, *AREAS) or status not in cases.QUEUE_STATUSES:
+    try:
+        area, status = cases.queue_filter(request.args.get("area"), request.args.get("status"))
+    except cases.CaseError:
         abort(400)
     rows = cases.queue(db.session(), area=area, status=status)
     return render_template("caseworker/queue.html", cases=rows, area=area, status=status,

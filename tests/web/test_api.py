@@ -136,11 +136,15 @@ def test_queue_filters(client, vol, cw):
     assert ids == [elderly, refugee]
     only = client.get("/api/v1/queue?area=flygtning", headers=cw).get_json()["items"]
     assert [i["id"] for i in only] == [refugee]
+    ascii_area = client.get("/api/v1/queue?area=aeldre", headers=cw).get_json()["items"]
+    assert [i["id"] for i in ascii_area] == [elderly]
     client.post(f"/api/v1/cases/{elderly}/close", headers=cw)
     closed = client.get("/api/v1/queue?status=closed", headers=cw).get_json()["items"]
     assert [i["id"] for i in closed] == [elderly]
-    assert client.get("/api/v1/queue?status=lost", headers=cw).status_code == 400
-    assert client.get("/api/v1/queue?area=mars", headers=cw).status_code == 400
+    lost = client.get("/api/v1/queue?status=lost", headers=cw)
+    assert lost.status_code == 400 and "status must be one of: open" in lost.get_json()["error"]
+    mars = client.get("/api/v1/queue?area=mars", headers=cw)
+    assert mars.status_code == 400 and "area must be one of" in mars.get_json()["error"]
 
 
 def test_rules_search(client, cw, matcher):
@@ -149,7 +153,7 @@ def test_rules_search(client, cw, matcher):
     items = client.get(f"/api/v1/rules?q={word}", headers=cw).get_json()["items"]
     assert items and set(items[0]) >= {"id", "kind", "law", "section", "title", "source_url"}
     two = client.get("/api/v1/rules?q=hjælp&limit=2", headers=cw).get_json()["items"]
-    assert len(two) <= 2
+    assert len(two) == 2
     assert client.get("/api/v1/rules", headers=cw).status_code == 400
     assert client.get("/api/v1/rules?q=a&limit=0", headers=cw).status_code == 400
 

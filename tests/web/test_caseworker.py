@@ -39,6 +39,8 @@ def test_queue_filters_by_area_and_status(app, client, auth):
     auth.login("cw")
     page = client.get("/caseworker/queue?area=flygtning").get_data(as_text=True)
     assert refugee in page and elderly not in page
+    page = client.get("/caseworker/queue?area=aeldre").get_data(as_text=True)  # as the API takes it
+    assert elderly in page and refugee not in page
     with app.app_context():
         cases.close(db.session(), cases.get_case(db.session(), elderly), user(app, "cw"))
     assert elderly not in client.get("/caseworker/queue").get_data(as_text=True)
