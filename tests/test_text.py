@@ -26,8 +26,9 @@ def test_one_word_fragments_join_a_neighbour():
 
 
 def test_tokens_are_stemmed_and_free_of_stop_words():
-    assert tokenize("Hun er faldet på badeværelset") == tokenize("faldt badeværelse") or \
-        set(tokenize("Hun er faldet på badeværelset")) >= {"badevær"}
+    # inflected forms meet on one stem, so "faldet" in a note finds "falder" in a situation
+    assert tokenize("Hun er faldet på badeværelset") == tokenize("faldt badeværelse") == ["fald", "badevær"]
+    assert tokenize("falder i badeværelserne") == ["fald", "badevær"]
     assert "hun" not in tokenize("Hun er faldet") and "er" not in tokenize("Hun er faldet")
 
 
