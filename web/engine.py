@@ -29,7 +29,7 @@ def load(app: Flask):
                 settings = Settings.from_env(**app.config.get("MATCHER_SETTINGS", {}))
                 matcher = Matcher.load(settings)
                 with app.app_context():
-                    learned = learning.replay(app, matcher, db.session())
+                    learned = learning.replay(matcher, db.session())
                 if learned:
                     log.info("the engine learned from %d stored decisions", learned)
                 app.extensions["matcher"] = matcher

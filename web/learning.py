@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, current_app
+from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -32,9 +32,9 @@ def stored_examples(db: Session, limit: int = REPLAY_LIMIT) -> list:
     return [_example(text, entry_id, decision) for text, entry_id, decision in rows]
 
 
-def replay(app: Flask, matcher, db: Session) -> int:
+def replay(matcher, db: Session) -> int:
     """Teach a freshly loaded engine the decisions already in the store; return how many."""
-    if not app.config["LEARN_FROM_DECISIONS"] or not hasattr(matcher, "learn"):
+    if not current_app.config["LEARN_FROM_DECISIONS"] or not hasattr(matcher, "learn"):
         return 0
     # Oldest first, so the engine keeps the newest as examples when it caps them.
     return matcher.learn(reversed(stored_examples(db)))
