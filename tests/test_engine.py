@@ -125,6 +125,14 @@ KNOWN = [
     ("Drengen på 9 græder hver morgen og vil ikke i skole, moren kan ikke overskue det.", {"bl-30", "bl-32"}),
     ("De har fået et brev fra kommunen som de ikke forstår, og de vil gerne have en med til mødet.",
      {"fvl-8", "fvl-7"}),
+    # Volunteers who write in their own language: the same fall and empty fridge as NOTE,
+    # in Ukrainian, Arabic and Persian (scripts an English-only encoder cannot read).
+    ("Моя сусідка (84 роки) двічі впала у ванній, і холодильник порожній. Вона не може сама готувати їжу.",
+     {"ael-10", "ael-13", "aalborg-madservice"}),
+    ("جارتي عمرها 84 سنة سقطت مرتين في الحمام والثلاجة فارغة. لا تستطيع أن تطبخ بنفسها.",
+     {"ael-10", "ael-13", "aalborg-madservice"}),
+    ("همسایه من ۸۴ ساله است و دو بار در حمام زمین خورده و یخچالش خالی است. نمی‌تواند خودش غذا بپزد.",
+     {"ael-10", "ael-13", "aalborg-madservice"}),
 ]
 
 
