@@ -87,6 +87,19 @@ def test_index_build_if_missing_reuses_a_fitting_index(run):
     assert r.exit_code == 0 and "up to date" in r.output
 
 
+def test_index_build_trains_a_tuned_encoder_once_and_again_on_retune(run, tmp_path):
+    """A tuned encoder is trained with the first build, reused after, and retrained on --retune."""
+    env = {"MATCHER_ENCODER": "tuned:minilm", "MATCHER_RULES_DIR": str(write_rules(tmp_path / "rules")),
+           "MATCHER_INDEX_DIR": str(tmp_path / "idx")}
+    manifest = tmp_path / "idx" / "tuned" / "minilm" / "tuned.json"
+    assert run("index", "build", env=env).exit_code == 0
+    first = manifest.stat().st_mtime_ns
+    assert "up to date" in run("index", "build", "--if-missing", env=env).output
+    assert manifest.stat().st_mtime_ns == first
+    assert run("index", "build", "--retune", env=env).exit_code == 0
+    assert manifest.stat().st_mtime_ns != first
+
+
 def test_eval_prints_every_method_for_both_splits(run):
     r = run("eval", "--encoders", "hashing", "--markdown")
     assert r.exit_code == 0
