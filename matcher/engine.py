@@ -80,7 +80,8 @@ class Matcher:
 
         Args:
             settings: engine settings (default: from the environment).
-            rebuild: build a missing or stale index; with False a stale one raises IndexMismatch.
+            rebuild: build a missing or stale index (and train a missing tuned encoder); with False
+                either raises IndexMismatch.
             progress: called (done, total) while documents are encoded.
             tune_progress: called (done, total) per batch while a tuned:<base> encoder trains.
         Returns:
@@ -88,7 +89,7 @@ class Matcher:
         """
         settings = settings or Settings.from_env()
         corpus = load_corpus(settings.rules_dir)
-        encoder = open_encoder(settings, corpus, progress=tune_progress)
+        encoder = open_encoder(settings, corpus, progress=tune_progress, train=rebuild)
         folder = index_folder(settings, encoder)
         expect = expected_manifest(settings, corpus, encoder)
         try:

@@ -27,7 +27,7 @@ from typing import Callable
 
 from . import __version__
 from .corpus import Corpus
-from .dense_index import library_versions, replace_folder, write_lock
+from .dense_index import IndexMismatch, library_versions, replace_folder, write_lock
 from .encoders import SentenceTransformerEncoder, minilm_path
 from .index_build import entry_documents
 
@@ -96,6 +96,7 @@ def load_tuned(
     retune: bool = False,
     params: TuningParams = TuningParams(),
     progress: Callable[[int, int], None] | None = None,
+    train: bool = True,
 ) -> SentenceTransformerEncoder:
     """The encoder for `tuned:<base>`: trained now when missing (or when `retune`), else loaded.
 
@@ -107,12 +108,15 @@ def load_tuned(
         retune: train again even when a model is saved.
         params: training parameters.
         progress: called (done, total) per training batch.
+        train: train a missing model; with False a missing one raises IndexMismatch.
     Returns:
         The tuned encoder; its name says which training it came from.
     """
     folder = tuned_folder(index_dir, name)
     with write_lock(folder):
         manifest = _read_manifest(folder)
+        if manifest is None and not (train or retune):
+            raise IndexMismatch(f"no tuned model in {folder}; `matcher index build` trains it")
         if retune or manifest is None:
             manifest = _train(name[len(PREFIX):], corpus, folder, threads, params, progress)
         elif manifest["corpus_hash"] != corpus.content_hash:

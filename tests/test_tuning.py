@@ -68,3 +68,12 @@ def test_a_matcher_on_a_tuned_encoder_finds_the_rule(tiny_rules, tmp_path):
 def test_a_base_that_cannot_be_loaded_is_a_clear_error(tiny_rules, tmp_path):
     with pytest.raises(ValueError, match="cannot tune '/no/such/model'"):
         load_tuned("tuned:/no/such/model", load_corpus(tiny_rules), tmp_path)
+
+
+def test_a_missing_tuned_model_is_not_trained_when_rebuilding_is_off(tiny_rules, tmp_path):
+    from matcher.dense_index import IndexMismatch
+
+    settings = Settings.from_env({}, rules_dir=tiny_rules, index_dir=tmp_path, encoder="tuned:minilm")
+    with pytest.raises(IndexMismatch, match="matcher index build"):
+        Matcher.load(settings, rebuild=False)
+    assert not (tmp_path / "tuned" / "minilm" / "tuned.json").exists()
