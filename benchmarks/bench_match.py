@@ -24,11 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from matcher import Matcher, Settings  # noqa: E402
-from matcher.corpus import load_corpus  # noqa: E402
 from matcher.dense_index import make_faiss_index  # noqa: E402
-from matcher.encoders import open_encoder  # noqa: E402
 from matcher.evaluation import load_notes  # noqa: E402
-from matcher.index_build import build_index  # noqa: E402
+from matcher.index_build import build_index, folder_name  # noqa: E402
 
 
 #: Note lengths (words, inclusive) reported apart; the evaluation notes' median is 43 words, p90 65.
@@ -42,13 +40,11 @@ def _pct(xs: list[float]) -> tuple[float, float]:
 def bench_real(encoder: str, rounds: int) -> dict:
     """Latency of Matcher.match and of the bare encoder call on the evaluation notes."""
     settings = Settings.from_env(encoder=encoder)
-    corpus = load_corpus(settings.rules_dir)
-    enc = open_encoder(settings, corpus)  # a tuned encoder is trained here once, if missing
+    first = Matcher.load(settings)  # trains a tuned encoder and builds the index if missing or stale
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
-        build_index(settings.replace(index_dir=Path(tmp)), corpus, enc)
+        build_index(settings.replace(index_dir=Path(tmp)), first.corpus, first.encoder)
         build_s = time.perf_counter() - t
-    Matcher.load(settings)  # builds the checkout's index if it is missing or stale
     t = time.perf_counter()
     m = Matcher.load(settings)
     load_s = time.perf_counter() - t
@@ -147,8 +143,7 @@ def main() -> None:
     machine = {"python": platform.python_version(), "cpus": os.cpu_count(), "at": time.strftime("%Y-%m-%d %H:%M")}
     real = bench_real(args.encoder, args.rounds) if args.rounds else None
     if real:
-        name = re.sub(r"[^A-Za-z0-9_.-]+", "-", args.encoder)  # tuned:minilm -> tuned-minilm
-        (out / f"match-{name}.json").write_text(json.dumps(dict(machine, **real), indent=2))
+        (out / f"match-{folder_name(args.encoder)}.json").write_text(json.dumps(dict(machine, **real), indent=2))
     scaling = bench_faiss([int(s) for s in args.sizes.split(",") if s]) if args.sizes else []
     if scaling:
         (out / "faiss-scaling.json").write_text(json.dumps(dict(machine, rows=scaling), indent=2))

@@ -179,12 +179,12 @@ class Corpus:
     numbers: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_by_id", {e.id: e for e in self.entries})
         object.__setattr__(self, "numbers", {e.id: i for i, e in enumerate(self.entries)})
 
     def get(self, entry_id: str) -> Optional[Entry]:
         """The entry with this id, or None."""
-        return self._by_id.get(entry_id)  # type: ignore[attr-defined]
+        i = self.numbers.get(entry_id)
+        return None if i is None else self.entries[i]
 
     def __len__(self) -> int:
         return len(self.entries)

@@ -22,10 +22,14 @@ def keyword_document(entry: Entry) -> str:
     return " ".join([entry.title, entry.summary, *entry.situations, *entry.keywords])
 
 
+def folder_name(name: str) -> str:
+    """A name made safe for a file or folder ('tuned:minilm' -> 'tuned_minilm')."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+
+
 def index_folder(settings: Settings, encoder: Encoder) -> Path:
     """Where the index of this encoder lives: one folder per encoder under index_dir."""
-    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", encoder.name)
-    return settings.index_dir / slug
+    return settings.index_dir / folder_name(encoder.name)
 
 
 def expected_manifest(settings: Settings, corpus: Corpus, encoder: Encoder) -> dict:

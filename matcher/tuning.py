@@ -19,7 +19,6 @@ import hashlib
 import json
 import logging
 import random
-import re
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -29,7 +28,7 @@ from . import __version__
 from .corpus import Corpus
 from .dense_index import IndexMismatch, library_versions, replace_folder, write_lock
 from .encoders import SentenceTransformerEncoder, minilm_path
-from .index_build import entry_documents
+from .index_build import entry_documents, folder_name
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +55,7 @@ def is_tuned(name: str) -> bool:
 
 def tuned_folder(index_dir: Path, name: str) -> Path:
     """Where the model tuned from `name`'s base is kept."""
-    return Path(index_dir) / "tuned" / re.sub(r"[^A-Za-z0-9_.-]+", "_", name[len(PREFIX):])
+    return Path(index_dir) / "tuned" / folder_name(name[len(PREFIX):])
 
 
 def training_batches(corpus: Corpus, batch_size: int, rng: random.Random) -> list[list[tuple[str, str]]]:
