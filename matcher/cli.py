@@ -67,7 +67,7 @@ def _load_matcher(settings: Settings, quiet: bool = False):
     from .engine import Matcher
 
     with _progress_bar("Tuning encoder on the corpus", "batch", quiet) as tune, \
-            _progress_bar("Encoding corpus", "doc", quiet) as encode:
+            _progress_bar("Encoding corpus", "text", quiet) as encode:
         try:
             return Matcher.load(settings, progress=encode, tune_progress=tune)
         except CorpusError as exc:
@@ -158,7 +158,7 @@ def index_build(encoder: str | None, if_missing: bool, retune: bool) -> None:
             return
         except (FileNotFoundError, IndexMismatch):
             pass
-    with _progress_bar("Encoding corpus", "doc") as progress:
+    with _progress_bar("Encoding corpus", "text") as progress:
         dense = build_index(settings, corpus, enc, progress=progress)
     m = dense.manifest
     click.echo(f"built {folder}: {m['entries']} entries, {m['documents']} documents, {m['build_seconds']} s")

