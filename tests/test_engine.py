@@ -144,13 +144,6 @@ def test_known_cases_are_found_in_the_top_five(real_matcher, note, expected):
 
 
 @pytest.mark.model
-@pytest.mark.parametrize("note,expected", KNOWN[:6], ids=[f"case{i}" for i in range(6)])
-def test_sparse_terms_alone_find_the_danish_and_english_known_cases(real_matcher, note, expected):
-    top5 = {s.id for s in real_matcher.match(note, top=5, weights={"sparse": 1.0})}
-    assert top5 & expected, f"none of {expected} in {top5}"
-
-
-@pytest.mark.model
 def test_bare_encoder_call_is_exposed(real_matcher):
     v = real_matcher.encoder.encode_queries(["hun er faldet"])
     assert v.shape == (1, real_matcher.encoder.dim)

