@@ -171,7 +171,7 @@ class Matcher:
                 "dense": s.weight_dense, "sentence": s.weight_sentence, "sparse": s.weight_sparse,
                 "prior": s.weight_prior, "examples": s.weight_examples}
 
-    def _signals(self, text: str, sents: list[str], q: np.ndarray, sparse: bool = True) -> dict[str, np.ndarray]:
+    def _signals(self, text: str, sents: list[str], q: np.ndarray, sparse: bool = False) -> dict[str, np.ndarray]:
         """Each retriever's score per entry (nan where a retriever did not reach an entry).
 
         `sparse` asks for the sparse latent terms of the whole note too, where the index has them
