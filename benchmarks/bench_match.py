@@ -55,9 +55,7 @@ def bench_real(encoder: str, rounds: int) -> dict:
     for text in notes[:10]:  # warm caches and thread pools
         m.match(text)
         m.encoder.encode_queries([text])
-    sparse = m.default_weights["sparse"] > 0 and m.dense.sparse is not None
-    out = {"encoder": m.encoder.name, "sparse": sparse, "rounds": rounds,
-           "corpus_entries": len(m.corpus),
+    out = {"encoder": m.encoder.name, "sparse": m.uses_sparse, "rounds": rounds, "corpus_entries": len(m.corpus),
            "documents": m.dense.index.ntotal, "load_s": load_s, "index_build_s": build_s}
     # Whole evaluation notes, and their first sentence alone (a short note).
     for label, texts in (("notes", notes), ("short", [re.split(r"(?<=[.!?])\s", t)[0] for t in notes])):

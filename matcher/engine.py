@@ -66,8 +66,10 @@ class Matcher:
         self._links = corpus_links(corpus)
         self._age_groups = age_groups(corpus)
         self.forget()
+        #: whether the default weights match on sparse terms too (they weigh and the index has them)
+        self.uses_sparse = settings.weight_sparse > 0 and dense.sparse is not None
         # kept with every stored suggestion, so decisions can be measured per engine configuration
-        sparse = "+sparse" if settings.weight_sparse > 0 and dense.sparse is not None else ""
+        sparse = "+sparse" if self.uses_sparse else ""
         self.version = f"matcher-{__version__}/{encoder.name}{sparse}/{corpus.content_hash[:12]}"
 
     @classmethod

@@ -98,8 +98,7 @@ class Evaluator:
             for method, weights in METHODS.items():
                 if method == "keyword" and enc_i > 0:
                     continue  # keyword ranking does not depend on the encoder
-                sparse_on = matcher.default_weights["sparse"] > 0 and matcher.dense.sparse is not None
-                if method == "sparse" and not sparse_on:
+                if method == "sparse" and not matcher.uses_sparse:
                     continue  # switched off, or this encoder has no sparse terms
                 for split in splits:
                     rows.append(self._run_one(matcher, [n for n in notes if n.split == split],
