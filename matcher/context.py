@@ -8,13 +8,15 @@ PENSION_AGE = 67
 
 # Units after a number that make it something other than an age ("på 25 timer").
 _NOT_YEARS = r"(?:kr|%|,-|timer|t\b|kilo|kg|dage|uger|min|m2|kvm)"
+# "omkring 80", "ca. 80", "about 80": an age given roughly is still an age.
+_ABOUT = r"(?:kun\s+|only\s+|omkring\s+|ca\.?\s+|cirka\s+|næsten\s+|over\s+|about\s+|around\s+|almost\s+)?"
 # (pattern, multiplier): "i 80'erne" and "in her 70s" name a decade.
 _AGE_PATTERNS = [
     (re.compile(r"\b(\d{2,3})\s*(?:år|års|aar|years?|yrs?|jahre)\b", re.I), 1),
     (re.compile(r"\b(\d{2,3})\s*-?\s*(?:årig|aarig|year-old|jährig)", re.I), 1),
-    (re.compile(r"\b(?:på|aged|age|alder)\s+(\d{2,3})\b(?!\s*" + _NOT_YEARS + ")", re.I), 1),
-    (re.compile(r"\b(?:han|hun|he|she|manden|kvinden|damen)\s+(?:er|is|ist)\s+(?:kun\s+|only\s+)?(\d{2,3})\b"
-                r"(?!\s*(?:kr|%))", re.I), 1),
+    (re.compile(r"\b(?:på|aged|age|alder)\s+" + _ABOUT + r"(\d{2,3})\b(?!\s*" + _NOT_YEARS + ")", re.I), 1),
+    (re.compile(r"\b(?:han|hun|he|she|manden|kvinden|damen)\s+(?:er|is|ist)\s+" + _ABOUT + r"(\d{2,3})\b"
+                r"(?!\s*" + _NOT_YEARS + ")", re.I), 1),
     (re.compile(r"\bi\s+(?:start|midt|slut)?(?:en af )?(?:sine|hans|hendes)?\s*(\d)0['’]?erne\b", re.I), 10),
     (re.compile(r"\bin (?:his|her|their) (?:early |late |mid-)?(\d)0s\b", re.I), 10),
     # "Poul (86)", "Mr. Jensen (79)": the usual way to write an age after a name
@@ -22,7 +24,7 @@ _AGE_PATTERNS = [
     # "Fru Pedersen 83", "hr nielsen 90"
     (re.compile(r"\b(?:fru|hr|mr|mrs|ms)\.?\s+\w+\s+(\d{2,3})\b(?!\s*(?:kr|%|,-))", re.I), 1),
     # "Fru Olesen er 80 og", "she's 81"
-    (re.compile(r"\b(?:er|is|ist|'s)\s+(?:kun\s+|only\s+)?(\d{2,3})\b(?=\s*(?:og|and|und|,|\.|$|nu|now))", re.I), 1),
+    (re.compile(r"\b(?:er|is|ist|'s)\s+" + _ABOUT + r"(\d{2,3})\b(?=\s*(?:og|and|und|,|\.|$|nu|now))", re.I), 1),
 ]
 # "irma 77 er faldet": a bare number after a word and before a verb; only an old age counts,
 # since clock times and counts look the same ("kl 10 er").

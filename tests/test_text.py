@@ -52,11 +52,16 @@ def test_tokens_are_stemmed_and_free_of_stop_words():
         ("han går på førtidspension", None),
         ("Frau Schulz ist 58 und war im Krankenhaus", 58),
         ("Klaus er kun 61, men har fået en tidlig demens", 61),
+        # an age given roughly
+        ("Farfar er omkring 80, kom fra Irak for mange år siden", 80),
+        ("en mand på ca. 70 år", 70),
+        ("she is about 85 and lives alone", 85),
         # the citizen is named first: a relative's age later on does not count
         ("Camilla er 32 og har cerebral parese, og hendes mor på 70 kan ikke følge hende", 32),
         # numbers that are not ages
         ("hun er gået ned på 25 timer om ugen", None),
         ("kl 10 er hjemmehjælpen ikke kommet", None),
+        ("han er 20 minutter forsinket hver gang", None),
         ("han bor på Hasserisvej 83 på 2. sal", None),
     ],
 )
