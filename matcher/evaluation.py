@@ -15,7 +15,8 @@ from .corpus import Corpus, Rule
 from .feedback import Example
 from .settings import Settings
 
-CUTOFFS = (1, 5, 10)
+#: R@20 is the pool a re-ranker of the top 20 could reorder: no re-ranking lifts R@5 above it.
+CUTOFFS = (1, 5, 10, 20)
 
 #: Retriever weights per method; dense-only keeps both dense rankings (note and best sentence);
 #: sparse is the encoder's latent terms of the whole note, where the encoder has them.
@@ -66,7 +67,7 @@ def load_notes(folder: Path, corpus: Corpus) -> list[Note]:
 
 
 def metrics(ranked: Sequence[str], relevant: Sequence[str]) -> dict[str, float]:
-    """Recall@1/5/10, main@5, MRR@10 and nDCG@10 (binary gain) of one ranked list of entry ids.
+    """Recall@1/5/10/20, main@5, MRR@10 and nDCG@10 (binary gain) of one ranked list of entry ids.
 
     `relevant` is ordered, most important first; main@5 says whether that first one is in the top 5.
     """
@@ -137,7 +138,7 @@ class Evaluator:
     def report(self, notes: Sequence[Note], splits: Sequence[str], markdown: bool = False) -> str:
         """The results as a text or Markdown table."""
         rows = self.run(notes, splits)
-        cols = ["split", "method", "encoder", "notes", "R@1", "R@5", "R@10", "main@5", "MRR@10", "nDCG@10",
+        cols = ["split", "method", "encoder", "notes", "R@1", "R@5", "R@10", "R@20", "main@5", "MRR@10", "nDCG@10",
                 "top in", "top oos", "p50 ms", "p95 ms"]
 
         def cell(row: dict, c: str) -> str:

@@ -18,6 +18,9 @@ def test_metrics_on_a_hand_worked_example():
     assert metrics(["a", "b", "c", "d", "e", "f"], ["f", "a"])["main@5"] == 0.0
     assert m["nDCG@10"] == pytest.approx((1 + 1 / 2) / (1 + 1 / 1.584962500721156))
     assert metrics(["x", "y"], ["a"])["MRR@10"] == 0.0
+    # R@20 counts a label at rank 12 that R@10 misses
+    late = metrics([f"x{i}" for i in range(11)] + ["a"], ["a"])
+    assert late["R@10"] == 0.0 and late["R@20"] == 1.0
 
 
 def test_the_labelled_notes_are_enough_and_name_rules_in_force():
