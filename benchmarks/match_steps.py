@@ -20,10 +20,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from matcher import Matcher, Settings  # noqa: E402
-from matcher.engine import _DENSE_K, _MAX_SENTENCES  # noqa: E402
+from matcher.engine import _DENSE_K, note_sentences, note_vector  # noqa: E402
 from matcher.evaluation import load_notes  # noqa: E402
 from matcher.redact import redact  # noqa: E402
-from matcher.text import sentences  # noqa: E402
 
 
 def main() -> None:
@@ -43,15 +42,14 @@ def main() -> None:
     whole_tokens, sentence_tokens, counts = [], [], []
     for text in notes:
         clean = redact(text).strip()
-        sents = sentences(clean)[:_MAX_SENTENCES] or [clean]
+        sents = note_sentences(clean)
         whole_tokens.append(model.token_count(clean, True))
         sentence_tokens.append(sum(model.token_count(s, True) for s in sents))
         counts.append(len(sents))
         q = timed("encoder: the sentence batch (what match does)", m.encoder.encode_queries, sents)
         timed("encoder: one whole-note call (the bare call)", m.encoder.encode_queries, [clean])
-        note_vec = q.mean(axis=0, keepdims=True)
-        note_vec /= np.linalg.norm(note_vec)
-        found = timed("FAISS search, every sentence and the note", m.dense.search, np.vstack([q, note_vec]), _DENSE_K)
+        found = timed("FAISS search, every sentence and the note", m.dense.search, np.vstack([q, note_vector(q)]),
+                      _DENSE_K)
         timed("entry scores (mean of two best documents)", m._entry_scores, *found, len(m.corpus))
         timed("BM25, the note and each sentence", lambda texts: [m.keyword.scores(t) for t in texts], [clean, *sents])
         timed("Matcher.match, whole", m.match, text)

@@ -131,7 +131,7 @@ class Matcher:
             raise ValueError("the note is empty; write a few sentences about the citizen's situation")
         top = self.settings.top if top is None else top
         on = on or dt.date.today()
-        sents = sentences(clean)[:_MAX_SENTENCES] or [clean]
+        sents = note_sentences(clean)
         q = self.encoder.encode_queries(sents)
 
         st = self.settings
@@ -183,8 +183,7 @@ class Matcher:
         """
         n = len(self.corpus)
         extra = {"sparse": self._sparse_scores(text)} if sparse and self.dense.sparse is not None else {}
-        note_vec = q.mean(axis=0, keepdims=True)
-        note_vec /= max(float(np.linalg.norm(note_vec)), 1e-12)
+        note_vec = note_vector(q)
         # one search for every sentence and the whole note: the last row is the note
         dense = self._entry_scores(*self.dense.search(np.vstack([q, note_vec]), _DENSE_K), n)
         per_sentence = dense[:-1]
@@ -282,6 +281,17 @@ class Matcher:
             legal_basis=list(e.legal_basis),
             source_url=e.source_url,
         )
+
+
+def note_sentences(clean: str) -> list[str]:
+    """The queries of a redacted note: its first sentences, or the whole note if it has none."""
+    return sentences(clean)[:_MAX_SENTENCES] or [clean]
+
+
+def note_vector(q: np.ndarray) -> np.ndarray:
+    """The whole note's vector (1 x dim): the normalised mean of its sentence vectors."""
+    v = q.mean(axis=0, keepdims=True)
+    return v / max(float(np.linalg.norm(v)), 1e-12)
 
 
 def corpus_links(corpus: Corpus) -> tuple[np.ndarray, np.ndarray]:
