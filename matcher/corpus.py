@@ -86,6 +86,10 @@ class Rule(_Entry):
     successor: Optional[str] = None
     #: Provisions a caseworker looks at whenever this one fits (ÆL § 24 sets the amount of § 23's pay).
     companions: list[str] = []
+    #: Words the enacted text of the section must contain (`matcher rules check`): a wrong or renumbered section fails.
+    key_terms: list[str] = []
+    #: The act the entry was last checked against, e.g. "LBK nr. 1129 af 2025" (see rules/acts/).
+    checked_against: Optional[str] = None
 
     @field_validator("law")
     @classmethod
