@@ -15,7 +15,8 @@ from .corpus import CorpusError, Rule, load_corpus
 from .settings import Settings
 
 # Commands of the web application, imported only when used so the engine stays Flask-free.
-_WEB_COMMANDS = {"serve": "web.cli:serve", "demo": "web.cli:demo", "users": "web.cli:users", "db": "web.cli:db"}
+_WEB_COMMANDS = {"serve": "web.cli:serve", "demo": "web.cli:demo", "users": "web.cli:users", "db": "web.cli:db",
+                 "retention": "web.cli:retention", "case": "web.cli:case"}
 
 
 class _Group(click.Group):

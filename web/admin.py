@@ -1,13 +1,19 @@
-"""Admin pages: users and the audit log. Admins do not see case contents."""
+"""Admin pages: users, the audit log, and a case's export and erasure on request.
+
+Admins never see case contents on screen: a case is shown by its metadata, its
+export is a file download, and its deletion is confirmed by typing the reference.
+"""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+import json
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from . import audit, db
+from . import audit, db, privacy
 from .accounts import AccountError, create_user
-from .forms import ActionForm, UserForm
+from .forms import ActionForm, DeleteCaseForm, UserForm
 from .models import AuditEvent, User
 from .security import require_role
 
@@ -73,3 +79,55 @@ def audit_log():
                                 .offset((page - 1) * AUDIT_PAGE_SIZE).limit(AUDIT_PAGE_SIZE + 1)))
     return render_template("admin/audit.html", events=events[:AUDIT_PAGE_SIZE], page=page,
                            more=len(events) > AUDIT_PAGE_SIZE)
+
+
+@bp.route("/cases")
+def cases():
+    """Find a case by reference to answer an access or erasure request (no text shown)."""
+    reference = request.args.get("ref", "").strip()
+    if not reference:
+        return render_template("admin/cases.html", reference="", summary=None)
+    store = db.session()
+    try:
+        case = privacy.find_case(store, reference)
+    except privacy.CaseNotFound:
+        return render_template("admin/cases.html", reference=reference, summary=None,
+                               error="not_found"), 404
+    return render_template("admin/cases.html", reference=case.public_id,
+                           summary=privacy.case_summary(store, case), action_form=ActionForm(),
+                           delete_form=DeleteCaseForm())
+
+
+@bp.route("/cases/<public_id>/export", methods=["POST"])
+def export_case(public_id: str):
+    """Download everything stored about a case as a JSON file (audited)."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        record = privacy.export_case(db.session(), current_user, public_id)
+    except privacy.CaseNotFound:
+        abort(404)
+    reference = record["case"]["reference"]
+    body = json.dumps(record, ensure_ascii=False, indent=2)
+    return Response(body, mimetype="application/json", headers={
+        "Content-Disposition": f'attachment; filename="brobygger-{reference}.json"'})
+
+
+@bp.route("/cases/<public_id>/delete", methods=["POST"])
+def delete_case(public_id: str):
+    """Delete a case on request once the admin has typed its reference again."""
+    store = db.session()
+    try:
+        case = privacy.find_case(store, public_id)
+    except privacy.CaseNotFound:
+        abort(404)
+    form = DeleteCaseForm()
+    typed = (form.confirm.data or "").strip().upper()
+    if not form.validate_on_submit() or typed != case.public_id:
+        return render_template("admin/cases.html", reference=case.public_id,
+                               summary=privacy.case_summary(store, case),
+                               action_form=ActionForm(), delete_form=form,
+                               error="confirm_mismatch"), 400
+    privacy.delete_case(store, current_user, case.public_id)
+    flash("case_deleted")
+    return redirect(url_for("admin.cases"))

@@ -162,6 +162,7 @@ def queue():
         rows = cases.queue(db.session(), area=request.args.get("area"), status=request.args.get("status"))
     except cases.CaseError as exc:
         fail_case(exc)
+    audit.record_reads(db.session(), g.api_user, "queue.view", rows)  # each row has an excerpt
     return jsonify(items=[queue_item_json(c, cases.top_suggestion(c)) for c in rows])
 
 

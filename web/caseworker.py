@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from . import cases, db
+from . import audit, cases, db
 from .engine import get_matcher
 from .forms import CloseForm, DecisionForm
 from .highlight import segments
@@ -31,6 +31,7 @@ def queue():
     except cases.CaseError:
         abort(400)
     rows = cases.queue(db.session(), area=area, status=status)
+    audit.record_reads(db.session(), current_user, "queue.view", rows)
     return render_template("caseworker/queue.html", cases=rows, area=area, status=status,
                            areas=AREAS, statuses=tuple(cases.QUEUE_STATUSES),
                            top=cases.top_suggestion)
@@ -84,6 +85,8 @@ def close(public_id: str):
     case = get_case_or_404(public_id)
     form = CloseForm()
     if not form.validate_on_submit():
+        # The form's errors come back on the case page, which shows the note again.
+        cases.record_view(db.session(), current_user, "case.view", case)
         return render_case(case, status=400, close_form=form)
     try:
         cases.close(db.session(), case, current_user, form.message.data)

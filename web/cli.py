@@ -1,12 +1,18 @@
-"""Command line: serve, demo, users add and db upgrade (added to `matcher` by matcher/cli.py)."""
+"""Command line: serve, demo, users add, db upgrade, retention run, case export|delete.
+
+Added to `matcher` by matcher/cli.py.
+"""
 from __future__ import annotations
 
+import json
+import os
 import sys
+from pathlib import Path
 
 import click
 import waitress
 
-from . import audit, engine
+from . import audit, engine, privacy
 from . import create_app as build_app
 from . import db as database
 from .accounts import AccountError, create_user
@@ -121,3 +127,91 @@ def current() -> None:
     db_engine = create_app().extensions["db_engine"]
     click.echo(f"database: {database.current_revision(db_engine)}; "
                f"code: {database.head_revision()}")
+
+
+@click.group()
+def retention() -> None:
+    """Delete closed cases once their retention period (RETENTION_DAYS) has passed."""
+
+
+@retention.command("run")
+@click.option("--days", type=int, default=None,
+              help="Retention period in days (default: RETENTION_DAYS, 365).")
+@click.option("--dry-run", is_flag=True, help="Only list the cases that would be deleted.")
+def retention_run(days: int | None, dry_run: bool) -> None:
+    """Delete every case closed more than the retention period ago, and say what went."""
+    app = create_app()
+    ensure_schema(app)
+    days = app.config["RETENTION_DAYS"] if days is None else days
+    if days < 1:
+        raise click.ClickException(f"the retention period must be at least 1 day, not {days}; "
+                                   "fix --days or RETENTION_DAYS")
+    with app.app_context():
+        report = privacy.run_retention(database.session(), days, dry_run=dry_run)
+    verb = "Would delete" if dry_run else "Deleted"
+    cutoff = report.cutoff.isoformat(timespec="seconds")
+    click.echo(f"{verb} {len(report.cases)} case(s) closed before {cutoff} "
+               f"(retention {days} days).")
+    for item in report.cases:
+        click.echo(f"  {item.reference}: {item.suggestions} suggestion(s), "
+                   f"{item.decisions} decision(s), {item.audit_events_reduced} audit event(s) "
+                   "reduced to the reference")
+
+
+@click.group()
+def case() -> None:
+    """Answer a data subject's request: export or delete everything stored about one case."""
+
+
+def _not_found(reference: str):
+    raise click.ClickException(f"no case has the reference {reference!r}; check it against "
+                               "the receipt (e.g. 7KQ2-XM9D-A4TR-0JHW)")
+
+
+@case.command("export")
+@click.argument("reference")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file (created readable by you only) instead of stdout.")
+def case_export(reference: str, output: Path | None) -> None:
+    """Write everything stored about case REFERENCE as JSON (the export is audited)."""
+    app = create_app()
+    ensure_schema(app)
+    with app.app_context():
+        try:
+            record = privacy.export_case(database.session(), None, reference)
+        except privacy.CaseNotFound:
+            _not_found(reference)
+    data = json.dumps(record, ensure_ascii=False, indent=2) + "\n"
+    if output is None:
+        click.echo(data, nl=False)
+        return
+    try:
+        fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {output}: {exc.strerror}") from None
+    os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_CREAT
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(data)
+    click.echo(f"Wrote the export of {record['case']['reference']} to {output}.", err=True)
+
+
+@case.command("delete")
+@click.argument("reference")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def case_delete(reference: str, yes: bool) -> None:
+    """Delete case REFERENCE with its suggestions and decisions (recorded in the audit log)."""
+    app = create_app()
+    ensure_schema(app)
+    with app.app_context():
+        store = database.session()
+        try:
+            found = privacy.find_case(store, reference)
+        except privacy.CaseNotFound:
+            _not_found(reference)
+        if not yes:
+            click.confirm(f"Delete case {found.public_id} and everything stored about it? "
+                          "This cannot be undone", abort=True)
+        removed = privacy.delete_case(store, None, found.public_id)
+    click.echo(f"Deleted case {removed.reference}: {removed.suggestions} suggestion(s), "
+               f"{removed.decisions} decision(s); {removed.audit_events_reduced} audit event(s) "
+               "reduced to the reference.")

@@ -60,6 +60,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PASSWORD_MIN_LENGTH", 10, "Shortest password accepted for a new user.", int),
     Setting("ARGON2_TIME_COST", 3, "argon2id iterations for password hashes.", int),
     Setting("ARGON2_MEMORY_COST", 65536, "argon2id memory for password hashes, in KiB.", int),
+    Setting("RETENTION_DAYS", 365,
+            "Days a closed case is kept after closing; `matcher retention run` then deletes it "
+            "with its suggestions and decisions (at least 1).", int),
     Setting("LOG_LEVEL", "INFO", "Level of the application log (never contains note text)."),
 )
 
@@ -80,7 +83,8 @@ def ensure_secret_key(config: dict) -> None:
     if config.get("SECRET_KEY"):
         return
     path = Path(config["INSTANCE_DIR"]) / "secret_key"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    # Owner only: the folder holds the key and, by default, the case store.
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     if not path.exists():
         # Written aside and linked into place: two processes starting together
         # end up with the same key, and no one reads a half-written file.

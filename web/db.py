@@ -1,6 +1,7 @@
 """Database engine, per-request sessions and Alembic migrations for the case store."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from alembic import command
@@ -31,7 +32,7 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, hide_parameters=True)
     if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        create_private_file(Path(parsed.database))
     # hide_parameters: a failing statement's log line must not quote note text.
     engine = create_engine(url, hide_parameters=True)
 
@@ -45,6 +46,19 @@ def make_engine(url: str) -> Engine:
         cursor.close()
 
     return engine
+
+
+def create_private_file(path: Path) -> None:
+    """Create the SQLite file (and its folder) readable by the owner only, if missing.
+
+    SQLite gives the -wal and -shm files the mode of the database file, so they are
+    private too. An existing file keeps the mode its operator gave it.
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
 
 
 def session() -> Session:

@@ -51,6 +51,12 @@ class UserForm(FlaskForm):
     password = PasswordField(validators=[DataRequired(), Length(max=200)])
 
 
+class DeleteCaseForm(FlaskForm):
+    """An admin deletes a case on request, typing its reference again to confirm."""
+
+    confirm = StringField(validators=[DataRequired(), Length(max=40)])
+
+
 class LanguageForm(FlaskForm):
     """Switch the page language for this session."""
 

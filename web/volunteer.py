@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, redirect, render_template, url_for
 from flask_login import current_user
 
-from . import cases, db
+from . import audit, cases, db
 from .engine import get_matcher
 from .forms import NoteForm
 from .security import require_role
@@ -49,6 +49,7 @@ def receipt(public_id: str):
 def my_cases():
     """List the organisation's cases with their status ("Mine sager")."""
     rows = cases.organisation_cases(db.session(), current_user)
+    audit.record_reads(db.session(), current_user, "note.list", rows)  # each row has an excerpt
     return render_template("volunteer/my_cases.html", cases=rows, outcome=cases.outcome)
 
 

@@ -44,6 +44,12 @@ PAGES = [
      dict(anon=LOGIN, vol=403, other=403, cw=403, adm=302)),
     ("GET", "/admin/audit", None, "admin.audit_log",
      dict(anon=LOGIN, vol=403, other=403, cw=403, adm=200)),
+    ("GET", "/admin/cases?ref={case}", None, "admin.cases",
+     dict(anon=LOGIN, vol=403, other=403, cw=403, adm=200)),
+    ("POST", "/admin/cases/{case}/export", {}, "admin.export_case",
+     dict(anon=LOGIN, vol=403, other=403, cw=403, adm=200)),
+    ("POST", "/admin/cases/{case}/delete", {"confirm": "{case}"}, "admin.delete_case",
+     dict(anon=LOGIN, vol=403, other=403, cw=403, adm=302)),
 ]
 API = [
     ("POST", "/api/v1/notes", NOTE_JSON, "api.create_note",
