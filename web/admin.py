@@ -84,7 +84,7 @@ def audit_log():
 @bp.route("/cases")
 def cases():
     """Find a case by reference to answer an access or erasure request (no text shown)."""
-    reference = request.args.get("ref", "").strip()
+    reference = request.args.get("ref", "").strip()[:40]  # a reference is 19 characters
     if not reference:
         return render_template("admin/cases.html", reference="", summary=None)
     store = db.session()

@@ -42,7 +42,10 @@ def new_note():
 @bp.route("/notes/<public_id>/receipt")
 def receipt(public_id: str):
     """Confirm the submission and show the case reference."""
-    return render_template("volunteer/receipt.html", case=get_own_case(public_id))
+    case = get_own_case(public_id)
+    # Audited like a read: the receipt is where the volunteer checks what was stored.
+    cases.record_view(db.session(), current_user, "note.receipt", case)
+    return render_template("volunteer/receipt.html", case=case)
 
 
 @bp.route("/notes")

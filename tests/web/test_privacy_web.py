@@ -113,6 +113,13 @@ def test_mine_sager_records_each_excerpt_shown(app, client, auth):
     assert events(app, "note.list") == [("vol2", "note.list", mine)]
 
 
+def test_the_receipt_is_audited(app, client, auth, case_id):
+    """The receipt, where the volunteer checks what was stored, leaves note.receipt."""
+    auth.login("vol")
+    assert client.get(f"/volunteer/notes/{case_id}/receipt").status_code == 200
+    assert events(app, "note.receipt") == [("vol", "note.receipt", case_id)]
+
+
 def test_a_close_form_error_that_shows_the_note_again_is_audited(app, client, auth, case_id):
     """The case page shown again after a bad close form reads the note: case.view."""
     auth.login("cw")
