@@ -33,7 +33,7 @@ class E5Tokenizer:
         tok = model.tokenizer
         self.bos, self.eos, self.pad, self.unk = tok.bos, tok.eos, tok.pad, tok.unk
         self._table = {cp: "".join(map(chr, out)) for cp, out in tok.norm.items()}
-        vocab = list(zip(tok.pieces, tok.scores.astype(float).tolist()))
+        vocab = list(zip(tok.pieces, tok.scores.astype(float).tolist(), strict=True))
         self._tok = Tokenizer(Unigram(vocab, unk_id=tok.unk, byte_fallback=False))
         self._tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always")
 

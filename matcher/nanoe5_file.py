@@ -206,10 +206,10 @@ def write_model(model: ModelFile, tensors: dict[str, np.ndarray], path: Path | s
     out += struct.pack("<i", len(names))
     offset = start
     offsets = []
-    for n, body in zip(names, bodies):
+    for body in bodies:
         offsets.append(offset)
         offset += len(body) + (-len(body)) % 64
-    for n, body, off in zip(names, bodies, offsets):
+    for n, body, off in zip(names, bodies, offsets, strict=True):
         enc = n.encode()
         out += struct.pack("<H", len(enc)) + enc + bytes([model.dtypes[n]])
         out += struct.pack("<IQQ", model.tensors[n].size, off, len(body))
