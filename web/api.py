@@ -120,7 +120,7 @@ def token():
     username = data.get("username") if isinstance(data, dict) else None
     # Counted before anything else, with the web form's login attempts.
     if not throttle().admit(request.remote_addr, username if isinstance(username, str) else None):
-        fail(429, "too many login attempts; wait a minute and try again")
+        fail(429, "too many login attempts from this address or on this username; try again later")
     data = body()
     username, password = data.get("username"), data.get("password")
     if not isinstance(username, str) or not isinstance(password, str):

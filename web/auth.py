@@ -83,6 +83,7 @@ def login():
             failed = True
         else:
             target = safe_next(form.next.data) or url_for(HOME[user.role])
+            sessions.end(store, sessions.session_id())  # a login over an older one
             _fresh_session()  # against session fixation
             session[sessions.SESSION_KEY] = sessions.start(store, user)
             # Not permanent: the cookie dies with the browser unless configured otherwise.

@@ -35,7 +35,16 @@ def _digest(raw: str) -> str:
 
 
 def start(db: Session, user: User) -> str:
-    """Open a session for `user` and return its id, for the cookie only."""
+    """Open a session for `user` and return its id, for the cookie only.
+
+    The user's sessions that have already ended (browsers closed or left idle) are
+    deleted here, so rows do not pile up.
+    """
+    config, now = current_app.config, utcnow()
+    db.execute(delete(LoginSession).where(
+        LoginSession.user_id == user.id,
+        (LoginSession.last_seen_at < now - timedelta(seconds=config["SESSION_IDLE_TIMEOUT"]))
+        | (LoginSession.created_at < now - timedelta(seconds=config["SESSION_LIFETIME"]))))
     raw = secrets.token_urlsafe(32)
     db.add(LoginSession(user_id=user.id, session_hash=_digest(raw)))
     return raw

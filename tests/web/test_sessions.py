@@ -110,3 +110,17 @@ def test_serve_makes_cookies_secure_off_localhost(tmp_path, matcher, monkeypatch
     # The cookie flag itself follows the setting: test_security.py checks that.
     assert app.config["SESSION_COOKIE_SECURE"] is secure
     app.extensions["db_engine"].dispose()
+
+
+def test_ended_sessions_do_not_pile_up(app, client, auth):
+    """Logging in again replaces this browser's session and clears the user's dead ones."""
+    auth.login("vol")
+    auth.login("vol")
+    with app.app_context():
+        assert len(db.session().scalars(select(LoginSession)).all()) == 1
+    other = app.test_client()
+    AuthActions(other).login("vol")
+    _age_session(app, last_seen_at=31 * 60)  # both left idle
+    AuthActions(app.test_client()).login("vol")
+    with app.app_context():
+        assert len(db.session().scalars(select(LoginSession)).all()) == 1
