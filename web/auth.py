@@ -139,6 +139,7 @@ def set_password(token: str):
                 error, status = exc.code, 400
             else:
                 audit.record(store, user, "password.set", user.username)
+                sessions.end(store, sessions.session_id())  # whoever was logged in here
                 store.commit()
                 if current_user.is_authenticated:
                     logout_user()
