@@ -8,7 +8,8 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import accounts, admin, api, auth, caseworker, db, engine, errors, i18n, security, volunteer
+from . import (accounts, admin, api, auth, caseworker, db, engine, errors, i18n, security, sessions,
+               throttle, volunteer)
 from .config import Config, ensure_secret_key
 
 
@@ -31,11 +32,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     engine.init_app(app)
     i18n.init_app(app)
     auth.init_app(app)
+    sessions.init_app(app)
+    throttle.init_app(app)
     security.init_app(app)
     errors.init_app(app)
     for module in (auth, volunteer, caseworker, admin, api):
         app.register_blueprint(module.bp)
     # The API authenticates with bearer tokens, not cookies, so CSRF cannot reach it.
     security.csrf.exempt(api.bp)
-    security.limit_logins(app, ("auth.login", "api.token"))
     return app

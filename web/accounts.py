@@ -1,4 +1,5 @@
-"""Accounts: argon2id password hashes, users and their organisations, API bearer tokens."""
+"""Accounts: argon2id password hashes, users and their organisations, set-password links,
+API bearer tokens and revoking access."""
 from __future__ import annotations
 
 import hashlib
@@ -9,10 +10,14 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Flask, current_app
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from .models import ROLES, ApiToken, Organisation, User, utcnow
+from .models import ROLES, ApiToken, LoginSession, Organisation, PasswordLink, User, utcnow
+from .passwords import password_problem
+
+#: Stored instead of a hash until the user sets a password: argon2 verifies nothing against it.
+UNSET_PASSWORD = "!unset"
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9._@-]{2,80}$")
 
@@ -65,9 +70,19 @@ def get_or_create_organisation(db: Session, name: str) -> Organisation:
     return organisation
 
 
-def create_user(db: Session, username: str, role: str, password: str,
+def check_password(password: str, username: str | None = None) -> None:
+    """Raise AccountError when `password` does not meet the policy (web and CLI alike)."""
+    problem = password_problem(password, current_app.config["PASSWORD_MIN_LENGTH"], username)
+    if problem is not None:
+        raise AccountError(problem)
+
+
+def create_user(db: Session, username: str, role: str, password: str | None,
                 organisation: str | None = None) -> User:
-    """Create a user (and its organisation when new); raise AccountError when invalid."""
+    """Create a user (and its organisation when new); raise AccountError when invalid.
+
+    Without a password the account cannot log in until its set-password link is used.
+    """
     username = normalise_username(username)
     if not USERNAME_PATTERN.match(username):
         raise AccountError("bad_username")
@@ -78,11 +93,12 @@ def create_user(db: Session, username: str, role: str, password: str,
         raise AccountError("organisation_required")
     if role != "volunteer" and organisation is not None:
         raise AccountError("organisation_not_allowed")
-    if len(password) < current_app.config["PASSWORD_MIN_LENGTH"]:
-        raise AccountError("password_too_short")
+    if password is not None:
+        check_password(password, username)
     if db.scalar(select(User.id).where(User.username == username)) is not None:
         raise AccountError("username_taken")
-    user = User(username=username, role=role, password_hash=hash_password(password))
+    password_hash = UNSET_PASSWORD if password is None else hash_password(password)
+    user = User(username=username, role=role, password_hash=password_hash)
     if organisation is not None:
         user.organisation = get_or_create_organisation(db, organisation)
     db.add(user)
@@ -123,3 +139,69 @@ def user_for_token(db: Session, token: str) -> User | None:
     if row is None or row.expires_at <= utcnow() or not row.user.active:
         return None
     return row.user
+
+
+def revoke_token(db: Session, token: str) -> None:
+    """Delete the bearer token `token` (logging out of the API)."""
+    db.execute(delete(ApiToken).where(ApiToken.token_hash == _digest(token)))
+
+
+def revoke_access(db: Session, user: User) -> None:
+    """End every browser session and API token of `user`; they never come back."""
+    db.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
+    db.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+
+
+def set_active(db: Session, user: User, active: bool) -> None:
+    """Deactivate (revoking all access) or reactivate a user."""
+    user.active = active
+    if not active:
+        revoke_access(db, user)
+
+
+def change_role(db: Session, user: User, role: str) -> str:
+    """Give `user` another role; return the old one. A volunteer cannot be made from nothing."""
+    if role not in ROLES:
+        raise AccountError("bad_role")
+    if role == "volunteer" and user.role != "volunteer":
+        # A volunteer belongs to an organisation, which other roles do not have.
+        raise AccountError("organisation_required")
+    old, user.role = user.role, role
+    if old == "volunteer" and role != "volunteer":
+        user.organisation = None
+    return old
+
+
+def set_password(db: Session, user: User, password: str) -> None:
+    """Check and store a new password; sessions and tokens made before it end."""
+    check_password(password, user.username)
+    user.password_hash = hash_password(password)
+    revoke_access(db, user)
+
+
+def issue_password_link(db: Session, user: User, created_by: User | None, purpose: str) -> str:
+    """Create a one-time set-password token for `user`; earlier unused links stop working."""
+    db.execute(delete(PasswordLink).where(PasswordLink.user_id == user.id))
+    token = secrets.token_urlsafe(32)
+    ttl = timedelta(seconds=current_app.config["PASSWORD_LINK_TTL"])
+    db.add(PasswordLink(user_id=user.id, token_hash=_digest(token), purpose=purpose,
+                        created_by_id=created_by.id if created_by is not None else None,
+                        expires_at=utcnow() + ttl))
+    db.flush()
+    return token
+
+
+def password_link(db: Session, token: str) -> PasswordLink | None:
+    """Return the unused, unexpired link for `token` whose user is active, or None."""
+    link = db.scalar(select(PasswordLink).where(PasswordLink.token_hash == _digest(token)))
+    if link is None or link.expires_at <= utcnow() or not link.user.active:
+        return None
+    return link
+
+
+def use_password_link(db: Session, link: PasswordLink, password: str) -> User:
+    """Set the link's user's password (AccountError when refused) and spend the link."""
+    user = link.user
+    set_password(db, user, password)
+    db.execute(delete(PasswordLink).where(PasswordLink.user_id == user.id))
+    return user

@@ -12,8 +12,8 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from . import audit, db, privacy
-from .accounts import AccountError, create_user
-from .forms import ActionForm, DeleteCaseForm, UserForm
+from .accounts import AccountError, change_role, create_user, issue_password_link, set_active
+from .forms import ActionForm, DeleteCaseForm, RoleForm, UserForm
 from .models import AuditEvent, User
 from .security import require_role
 
@@ -30,22 +30,21 @@ def index():
 
 @bp.route("/users", methods=["GET", "POST"])
 def users():
-    """List users and create a new one."""
+    """List users and create a new one, who gets a one-time set-password link."""
     store = db.session()
     form = UserForm()
     error, status = None, 200
     if form.validate_on_submit():
         try:
-            user = create_user(store, form.username.data, form.role.data, form.password.data,
+            # No password: the admin never knows it, so cannot log in as the new user.
+            user = create_user(store, form.username.data, form.role.data, None,
                                form.organisation.data)
         except AccountError as exc:
             store.rollback()
             error, status = exc.code, 400
         else:
-            audit.record(store, current_user, "user.create", user.username)
-            store.commit()
-            flash("user_created")
-            return redirect(url_for("admin.users"))
+            audit.record(store, current_user, "user.create", f"{user.username} ({user.role})")
+            return _show_link(store, user, "create")
     elif form.is_submitted():
         status = 400
     rows = store.scalars(select(User).order_by(User.role, User.username))
@@ -53,16 +52,61 @@ def users():
                            error=error), status
 
 
-@bp.route("/users/<int:user_id>/active", methods=["POST"])
-def toggle_active(user_id: int):
-    """Deactivate or reactivate a user (not oneself)."""
-    store = db.session()
+def _show_link(store, user: User, purpose: str):
+    """Issue a set-password link for `user` and show it, this once, to the admin."""
+    token = issue_password_link(store, user, current_user, purpose)
+    store.commit()
+    link = url_for("auth.set_password", token=token, _external=True)
+    return render_template("admin/link.html", user=user, link=link, purpose=purpose), 201
+
+
+def _user_or_404(store, user_id: int) -> User:
     user = store.get(User, user_id)
     if user is None:
         abort(404)
+    return user
+
+
+@bp.route("/users/<int:user_id>/reset", methods=["POST"])
+def reset_password(user_id: int):
+    """Give a user a new set-password link (the old password works until it is used)."""
+    store = db.session()
+    user = _user_or_404(store, user_id)
+    if not ActionForm().validate_on_submit() or user.id == current_user.id or not user.active:
+        abort(400)
+    audit.record(store, current_user, "user.reset", user.username)
+    return _show_link(store, user, "reset")
+
+
+@bp.route("/users/<int:user_id>/role", methods=["POST"])
+def set_role(user_id: int):
+    """Give a user another role (not oneself, so that an admin always remains)."""
+    store = db.session()
+    user = _user_or_404(store, user_id)
+    form = RoleForm()
+    if not form.validate_on_submit() or user.id == current_user.id:
+        abort(400)
+    try:
+        old = change_role(store, user, form.role.data)
+    except AccountError as exc:
+        store.rollback()
+        flash(f"error_role_{exc.code}", "error")
+        return redirect(url_for("admin.users"))
+    if old != user.role:
+        audit.record(store, current_user, "user.role", f"{user.username}: {old} -> {user.role}")
+        store.commit()
+        flash("role_changed")
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/users/<int:user_id>/active", methods=["POST"])
+def toggle_active(user_id: int):
+    """Deactivate (ending all its sessions and tokens) or reactivate a user (not oneself)."""
+    store = db.session()
+    user = _user_or_404(store, user_id)
     if not ActionForm().validate_on_submit() or user.id == current_user.id:
         abort(400)
-    user.active = not user.active
+    set_active(store, user, not user.active)
     audit.record(store, current_user, "user.activate" if user.active else "user.deactivate",
                  user.username)
     store.commit()

@@ -8,10 +8,11 @@ from flask import Blueprint, Response, abort, current_app, g, jsonify, request
 from sqlalchemy import text
 
 from . import audit, cases, db
-from .accounts import authenticate, issue_token, user_for_token
+from .accounts import authenticate, issue_token, revoke_token, user_for_token
 from .engine import get_matcher
 from .errors import json_error
 from .serialize import case_json, entry_json, note_json, queue_item_json
+from .throttle import throttle
 
 bp = Blueprint("api", __name__)
 OPENAPI = Path(__file__).resolve().parent / "openapi.json"
@@ -71,7 +72,7 @@ def requires(*roles: str):
                 fail(401, "the token is invalid or has expired")
             if user.role not in roles:
                 fail(403, f"this endpoint is for the role: {', '.join(roles)}")
-            g.api_user = user
+            g.api_user, g.api_token = user, token.strip()
             return view(*args, **kwargs)
         return wrapped
     return decorator
@@ -87,12 +88,18 @@ def case_or_404(public_id: str):
 
 @bp.route("/healthz")
 def healthz():
-    """Report that the process answers and the database is reachable."""
+    """Report that the process answers, the database is reachable and the rate-limit store's state.
+
+    An unreachable rate-limit store is "degraded", not unhealthy: logins go on with
+    per-process counters, so the proxy should keep sending traffic.
+    """
     try:
         db.session().execute(text("SELECT 1"))
     except Exception:  # noqa: BLE001 - any database failure means "not healthy"
         fail(503, "database unavailable")
-    return jsonify(status="ok", engine_loaded="matcher" in current_app.extensions)
+    store = throttle().status()
+    return jsonify(status="degraded" if store == "degraded" else "ok",
+                   engine_loaded="matcher" in current_app.extensions, rate_limit_store=store)
 
 
 @bp.route("/openapi.json")
@@ -109,6 +116,11 @@ def _openapi_bytes() -> bytes:
 @bp.route("/api/v1/auth/token", methods=["POST"])
 def token():
     """Exchange username and password for a bearer token."""
+    data = request.get_json(silent=True)
+    username = data.get("username") if isinstance(data, dict) else None
+    # Counted before anything else, with the web form's login attempts.
+    if not throttle().admit(request.remote_addr, username if isinstance(username, str) else None):
+        fail(429, "too many login attempts from this address or on this username; try again later")
     data = body()
     username, password = data.get("username"), data.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
@@ -116,6 +128,7 @@ def token():
     store = db.session()
     user = authenticate(store, username, password)
     if user is None:
+        throttle().failed(username)
         audit.record(store, None, "login.failed")
         store.commit()
         fail(401, "bad credentials")
@@ -123,6 +136,17 @@ def token():
     audit.record(store, user, "token.issue")
     store.commit()
     return jsonify(token=raw, role=user.role, expires_at=expires_at.isoformat())
+
+
+@bp.route("/api/v1/auth/logout", methods=["POST"])
+@requires("volunteer", "caseworker", "admin")
+def logout():
+    """Revoke the bearer token presented: it stops working at once."""
+    store = db.session()
+    revoke_token(store, g.api_token)
+    audit.record(store, g.api_user, "token.revoke")
+    store.commit()
+    return "", 204
 
 
 @bp.route("/api/v1/notes", methods=["POST"])

@@ -1,19 +1,20 @@
-"""Logging in and out, the start page and the language switch."""
+"""Logging in and out, setting a password from a link, the start page and the language switch."""
 from __future__ import annotations
 
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import (Blueprint, Flask, flash, redirect, render_template, request,
+from flask import (Blueprint, Flask, abort, current_app, flash, redirect, render_template, request,
                    session, url_for)
 from flask_babel import get_locale
 from flask_login import LoginManager, current_user, login_user, logout_user
 
-from . import audit, db
-from .accounts import authenticate
-from .forms import ActionForm, LanguageForm, LoginForm
+from . import audit, db, sessions
+from .accounts import AccountError, authenticate, password_link, use_password_link
+from .forms import ActionForm, LanguageForm, LoginForm, SetPasswordForm
 from .i18n import LANGUAGES
 from .models import User
+from .throttle import throttle
 
 bp = Blueprint("auth", __name__)
 HOME = {"volunteer": "volunteer.my_cases", "caseworker": "caseworker.queue",
@@ -21,7 +22,7 @@ HOME = {"volunteer": "volunteer.my_cases", "caseworker": "caseworker.queue",
 
 
 def init_app(app: Flask) -> None:
-    """Set up Flask-Login with sessions that expire and cookies scripts cannot read."""
+    """Set up Flask-Login with server-side sessions and cookies scripts cannot read."""
     manager = LoginManager(app)
     manager.login_view = "auth.login"
     manager.login_message = "login_required"  # a key; templates/_flash.html has the words
@@ -34,14 +35,18 @@ def init_app(app: Flask) -> None:
 
 
 def load_user(user_id: str) -> User | None:
-    """Return the logged-in user for Flask-Login, if still active."""
-    user = db.session().get(User, int(user_id))
-    return user if user is not None and user.active else None
+    """Return the logged-in user for Flask-Login: active, with a live server-side session."""
+    try:
+        uid = int(user_id)
+    except ValueError:
+        return None
+    return sessions.user_for(db.session(), sessions.session_id(), uid)
 
 
 def safe_next(target: str | None) -> str | None:
     """Accept only a path on this site as a place to go after login."""
-    if not target:
+    # Control characters (CR/LF above all) would split the Location header.
+    if not target or any(ord(c) < 32 or ord(c) == 127 for c in target):
         return None
     parts = urlsplit(target)
     # Browsers read a backslash like a slash, so "/\host" would leave the site too.
@@ -62,23 +67,31 @@ def index():
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     """Show the login form and log the user in."""
-    form = LoginForm(next=request.args.get("next"))
+    form = LoginForm(next=safe_next(request.args.get("next")))
     failed = False
+    if request.method == "POST" and not throttle().admit(request.remote_addr,
+                                                         request.form.get("username")):
+        abort(429)
     if form.validate_on_submit():
         store = db.session()
         user = authenticate(store, form.username.data, form.password.data)
         if user is None:
+            throttle().failed(form.username.data)
             # No username in the event: people sometimes type their password there.
             audit.record(store, None, "login.failed")
             store.commit()
             failed = True
         else:
+            target = safe_next(form.next.data) or url_for(HOME[user.role])
+            sessions.end(store, sessions.session_id())  # a login over an older one
             _fresh_session()  # against session fixation
-            session.permanent = True
+            session[sessions.SESSION_KEY] = sessions.start(store, user)
+            # Not permanent: the cookie dies with the browser unless configured otherwise.
+            session.permanent = current_app.config["SESSION_PERSISTENT"]
             login_user(user)
             audit.record(store, user, "login")
             store.commit()
-            return redirect(safe_next(form.next.data) or url_for(HOME[user.role]))
+            return redirect(target)
     status = 401 if failed else 200
     return render_template("auth/login.html", form=form, failed=failed), status
 
@@ -97,12 +110,46 @@ def logout():
     form = ActionForm()
     if form.validate_on_submit() and current_user.is_authenticated:
         store = db.session()
+        sessions.end(store, sessions.session_id())
         audit.record(store, current_user, "logout")
         store.commit()
         logout_user()
         _fresh_session()
         flash("logged_out")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/password/<token>", methods=["GET", "POST"])
+def set_password(token: str):
+    """Let the holder of a one-time link choose the account's password."""
+    store = db.session()
+    link = password_link(store, token)
+    if link is None:
+        return render_template("auth/set_password.html", form=None, username=None), 404
+    form = SetPasswordForm()
+    error, status = None, 200
+    if form.validate_on_submit():
+        if form.password.data != form.confirm.data:
+            error, status = "password_mismatch", 400
+        else:
+            try:
+                user = use_password_link(store, link, form.password.data)
+            except AccountError as exc:
+                store.rollback()
+                error, status = exc.code, 400
+            else:
+                audit.record(store, user, "password.set", user.username)
+                sessions.end(store, sessions.session_id())  # whoever was logged in here
+                store.commit()
+                if current_user.is_authenticated:
+                    logout_user()
+                _fresh_session()
+                flash("password_set")
+                return redirect(url_for("auth.login"))
+    elif form.is_submitted():
+        status = 400
+    return render_template("auth/set_password.html", form=form, username=link.user.username,
+                           error=error), status
 
 
 @bp.route("/language", methods=["POST"])

@@ -11,13 +11,14 @@ from pathlib import Path
 
 import click
 import waitress
+from sqlalchemy import select
 
 from . import audit, engine, privacy
 from . import create_app as build_app
 from . import db as database
-from .accounts import AccountError, create_user
+from .accounts import AccountError, create_user, normalise_username, set_password
 from .demo import is_loaded, load_demo
-from .models import ROLES
+from .models import ROLES, User
 
 ACCOUNT_ERRORS = {
     "bad_username": "usernames use lower-case letters, digits and . _ @ - (2 to 80 characters)",
@@ -25,8 +26,14 @@ ACCOUNT_ERRORS = {
     "organisation_required": "a volunteer needs --org",
     "organisation_not_allowed": "only volunteers belong to an organisation; drop --org",
     "password_too_short": "the password is too short (see PASSWORD_MIN_LENGTH)",
+    "password_trivial": "the password is only spaces or one character repeated; choose another",
+    "password_common": "the password is too easy to guess; four random words work well",
     "username_taken": "a user with that name exists already",
 }
+
+
+#: Addresses that only this machine can reach; anything else gets Secure cookies.
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
 def create_app():
@@ -55,8 +62,23 @@ def serve(host: str, port: int, threads: int) -> None:
     ensure_schema(app)
     click.echo("Loading the matching engine ...", err=True)
     engine.load(app)
+    if host not in LOCAL_HOSTS and not app.config["SESSION_COOKIE_SECURE"]:
+        # Reachable from other machines: the session cookie must never travel in clear.
+        app.config["SESSION_COOKIE_SECURE"] = True
+        click.echo(f"{host} is not localhost: cookies are sent over HTTPS only "
+                   "(SESSION_COOKIE_SECURE).", err=True)
     click.echo(f"Serving Brobygger on http://{host}:{port}/", err=True)
-    waitress.serve(app, host=host, port=port, threads=threads, ident="brobygger")
+    waitress.serve(app, **waitress_options(app, host, port, threads))
+
+
+def waitress_options(app, host: str, port: int, threads: int) -> dict:
+    """The arguments `serve` gives waitress (a test starts a real server with them)."""
+    options = {"host": host, "port": port, "threads": threads, "ident": "brobygger"}
+    if app.config["PROXY_COUNT"]:
+        # waitress removes X-Forwarded-* by default; the app's ProxyFix trusts exactly
+        # PROXY_COUNT hops of them, so waitress must pass them on.
+        options["clear_untrusted_proxy_headers"] = False
+    return options
 
 
 @click.command()
@@ -88,10 +110,7 @@ def users() -> None:
               help="Read the password from the first line of standard input.")
 def add_user(name: str, role: str, org: str | None, password_stdin: bool) -> None:
     """Create a user NAME with a role (and organisation, for a volunteer)."""
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = _read_password(password_stdin)
     app = create_app()
     ensure_schema(app)
     with app.app_context():
@@ -103,6 +122,35 @@ def add_user(name: str, role: str, org: str | None, password_stdin: bool) -> Non
         audit.record(store, None, "user.create", user.username)
         store.commit()
     click.echo(f"Created {role} {user.username}" + (f" in {org}" if org else "") + ".")
+
+
+@users.command("set-password")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the password from the first line of standard input.")
+def set_user_password(name: str, password_stdin: bool) -> None:
+    """Set NAME's password (e.g. a lost admin password); its sessions and tokens end."""
+    password = _read_password(password_stdin)
+    app = create_app()
+    ensure_schema(app)
+    with app.app_context():
+        store = database.session()
+        user = store.scalar(select(User).where(User.username == normalise_username(name)))
+        if user is None:
+            raise click.ClickException(f"no user called {normalise_username(name)}")
+        try:
+            set_password(store, user, password)
+        except AccountError as exc:
+            raise click.ClickException(ACCOUNT_ERRORS.get(exc.code, exc.code)) from None
+        audit.record(store, None, "user.reset", user.username)
+        store.commit()
+    click.echo(f"Set the password of {user.username}; its sessions and tokens have ended.")
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 
 @click.group()

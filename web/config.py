@@ -41,23 +41,39 @@ SETTINGS: tuple[Setting, ...] = (
             "Language of the pages: da (Danish) or en (English); users can switch per session."),
     Setting("BABEL_DEFAULT_TIMEZONE", "Europe/Copenhagen", "Time zone in which dates are shown."),
     Setting("TOKEN_TTL", 8 * 3600, "Lifetime of an API bearer token, in seconds.", int),
-    Setting("SESSION_LIFETIME", 8 * 3600, "Lifetime of a login session, in seconds.", int),
+    Setting("SESSION_LIFETIME", 8 * 3600,
+            "Longest a login session lasts, in seconds, however busy (and the cookie's "
+            "lifetime when SESSION_PERSISTENT is on).", int),
+    Setting("SESSION_IDLE_TIMEOUT", 30 * 60,
+            "A login session ends after this many seconds without a request.", int),
+    Setting("SESSION_PERSISTENT", False,
+            "Keep the login cookie when the browser closes (up to SESSION_LIFETIME); off, "
+            "closing the browser logs out.", _bool),
     Setting("SESSION_COOKIE_SECURE", False,
-            "Send cookies over HTTPS only (and send HSTS); set true behind a TLS proxy.", _bool),
+            "Send cookies over HTTPS only (and send HSTS); set true behind a TLS proxy. "
+            "Always on when matcher serve listens on an address other than localhost.", _bool),
     Setting("LOGIN_RATE_LIMIT", "10 per minute",
-            "Login attempts (web form and token endpoint) allowed per client address."),
+            "Login attempts (web form and token endpoint together) allowed per client address."),
+    Setting("LOGIN_ACCOUNT_RATE_LIMIT", "10 per 15 minutes",
+            "Failed logins allowed per username, from any address, before that account is "
+            "refused (429) until the window has passed."),
     Setting("RATELIMIT_STORAGE_URI", "memory://",
-            "Where rate-limit counters live; memory:// is per process, redis://host:6379 "
-            "is shared by all processes."),
+            "Where login counters live; memory:// is per process, redis://host:6379 is shared "
+            "by all processes (when it is unreachable, each process counts alone)."),
     Setting("PROXY_COUNT", 0,
-            "Number of reverse proxies in front of the app whose X-Forwarded-* headers "
-            "are trusted (0 when the app faces clients directly).", int),
+            "Number of reverse proxies in front of the app whose X-Forwarded-For, -Proto and "
+            "-Host headers are trusted (0 when the app faces clients directly).", int),
     Setting("MATCH_TOP", 10, "How many engine suggestions are stored per note.", int),
     Setting("LEARN_FROM_DECISIONS", True,
             "Feed caseworkers' confirmations and rejections back into the engine's ranking: "
             "each process learns its own decisions as they are made and replays the stored "
             "ones when it starts.", _bool),
-    Setting("PASSWORD_MIN_LENGTH", 10, "Shortest password accepted for a new user.", int),
+    Setting("PASSWORD_MIN_LENGTH", 12,
+            "Shortest password accepted; common or easily guessed ones, only spaces and one "
+            "repeated character are refused at any length.", int),
+    Setting("PASSWORD_LINK_TTL", 24 * 3600,
+            "How long a set-password link (new account or reset by an admin) works, in "
+            "seconds; each link works once.", int),
     Setting("ARGON2_TIME_COST", 3, "argon2id iterations for password hashes.", int),
     Setting("ARGON2_MEMORY_COST", 65536, "argon2id memory for password hashes, in KiB.", int),
     Setting("RETENTION_DAYS", 365,

@@ -43,12 +43,24 @@ class CloseForm(FlaskForm):
 
 
 class UserForm(FlaskForm):
-    """An admin creates a user."""
+    """An admin creates a user (who then sets a password from a one-time link)."""
 
     username = StringField(validators=[DataRequired(), Length(min=2, max=80)])
     role = SelectField(choices=list(ROLES), validators=[DataRequired()])
     organisation = StringField(validators=[Optional(), Length(max=120)])
+
+
+class RoleForm(FlaskForm):
+    """An admin gives a user another role."""
+
+    role = SelectField(choices=list(ROLES), validators=[DataRequired()])
+
+
+class SetPasswordForm(FlaskForm):
+    """A user chooses a password from a set-password link (the policy is checked on save)."""
+
     password = PasswordField(validators=[DataRequired(), Length(max=200)])
+    confirm = PasswordField(validators=[DataRequired(), Length(max=200)])
 
 
 class DeleteCaseForm(FlaskForm):

@@ -183,3 +183,31 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class LoginSession(Base):
+    """A browser login, held on the server so that logging out or deactivation ends it."""
+
+    __tablename__ = "login_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # The cookie carries the random id; only its SHA-256 digest is stored.
+    session_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class PasswordLink(Base):
+    """A one-time link with which a user sets a password (new account or reset by an admin)."""
+
+    __tablename__ = "password_links"
+    __table_args__ = (CheckConstraint(_one_of("purpose", ("create", "reset")), name="purpose"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    purpose: Mapped[str] = mapped_column(String(8))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    user: Mapped[User] = relationship(lazy="joined", foreign_keys=[user_id])

@@ -1,11 +1,9 @@
-"""Security: CSRF on every form, login rate limits, response headers and role checks."""
+"""Security: CSRF on every form, response headers and role checks (login limits: throttle.py)."""
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from flask import Flask, abort, current_app, request
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
 
@@ -43,17 +41,6 @@ def set_headers(response):
     if current_app.config.get("SESSION_COOKIE_SECURE"):
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     return response
-
-
-def limit_logins(app: Flask, endpoints: tuple[str, ...]) -> None:
-    """Rate-limit POSTs to the login endpoints, counted per client address."""
-    # One Limiter per app: a shared module-level one would share its memory
-    # storage between apps (and between the tests that build them).
-    limiter = Limiter(get_remote_address, storage_uri=app.config["RATELIMIT_STORAGE_URI"])
-    limiter.init_app(app)
-    rule = limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
-    for endpoint in endpoints:
-        app.view_functions[endpoint] = rule(app.view_functions[endpoint])
 
 
 def require_role(*roles: str) -> Callable[[], None]:

@@ -42,6 +42,10 @@ PAGES = [
      dict(anon=LOGIN, vol=403, other=403, cw=403, adm=200)),
     ("POST", "/admin/users/{vol2_id}/active", {}, "admin.toggle_active",
      dict(anon=LOGIN, vol=403, other=403, cw=403, adm=302)),
+    ("POST", "/admin/users/{vol2_id}/reset", {}, "admin.reset_password",
+     dict(anon=LOGIN, vol=403, other=403, cw=403, adm=201)),
+    ("POST", "/admin/users/{cw2_id}/role", {"role": "admin"}, "admin.set_role",
+     dict(anon=LOGIN, vol=403, other=403, cw=403, adm=302)),
     ("GET", "/admin/audit", None, "admin.audit_log",
      dict(anon=LOGIN, vol=403, other=403, cw=403, adm=200)),
     ("GET", "/admin/cases?ref={case}", None, "admin.cases",
@@ -52,6 +56,8 @@ PAGES = [
      dict(anon=LOGIN, vol=403, other=403, cw=403, adm=302)),
 ]
 API = [
+    ("POST", "/api/v1/auth/logout", None, "api.logout", dict(anon=401, vol=204, other=204,
+                                                             cw=204, adm=204)),
     ("POST", "/api/v1/notes", NOTE_JSON, "api.create_note",
      dict(anon=401, vol=201, other=201, cw=403, adm=403)),
     ("GET", "/api/v1/notes/{case}", None, "api.get_note",
@@ -69,8 +75,9 @@ API = [
     ("GET", "/healthz", None, "api.healthz", dict.fromkeys(ROLES, 200)),
     ("GET", "/openapi.json", None, "api.openapi", dict.fromkeys(ROLES, 200)),
 ]
-# Open to everyone by design: the login flow itself.
-PUBLIC = {"static", "auth.index", "auth.login", "auth.logout", "auth.language", "api.token"}
+# Open to everyone by design: the login flow itself (a set-password link is its own key).
+PUBLIC = {"static", "auth.index", "auth.login", "auth.logout", "auth.language", "api.token",
+          "auth.set_password"}
 
 
 def _fill(value, names: dict):
@@ -86,7 +93,8 @@ def names(app, case_id) -> dict:
     """Values for the placeholders in the table."""
     with app.app_context():
         entry = db.session().scalar(select(Suggestion.entry_id).limit(1))
-        return {"case": case_id, "entry": entry, "vol2_id": user(app, "vol2").id}
+        return {"case": case_id, "entry": entry, "vol2_id": user(app, "vol2").id,
+                "cw2_id": user(app, "cw2").id}
 
 
 def _case(row, role):

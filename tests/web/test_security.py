@@ -103,19 +103,24 @@ def test_secure_cookies_and_hsts_when_configured(tmp_path, matcher):
 
 
 def test_login_is_rate_limited(tmp_path, matcher):
-    """Too many login attempts from one address get 429, on the form and the API."""
+    """Too many login attempts from one address get 429: the form and the API share one count."""
     config = base_config(tmp_path, f"sqlite:///{tmp_path / 'r.db'}", matcher)
-    app = build_app({**config, "LOGIN_RATE_LIMIT": "3 per minute"})
+    app = build_app({**config, "LOGIN_RATE_LIMIT": "4 per minute"})
     client = app.test_client()
     codes = [client.post("/login", data={"username": "vol", "password": "wrong"}).status_code
-             for _ in range(4)]
-    assert codes == [401, 401, 401, 429]
-    assert "For mange forsøg" in client.post("/login", data={}).get_data(as_text=True)
-    api = [client.post("/api/v1/auth/token", json={"username": "vol", "password": "x"})
-           for _ in range(4)]
-    assert [r.status_code for r in api] == [401, 401, 401, 429]
-    assert "error" in api[-1].get_json()
+             for _ in range(2)]
+    api = [client.post("/api/v1/auth/token", json={"username": "cw", "password": "x"})
+           for _ in range(2)]
+    assert codes + [r.status_code for r in api] == [401, 401, 401, 401]
+    assert client.post("/api/v1/auth/token", json={"username": "adm", "password": PASSWORD}
+                       ).status_code == 429
+    refused = client.post("/login", data={})
+    assert refused.status_code == 429 and "For mange forsøg" in refused.get_data(as_text=True)
+    assert set(client.post("/api/v1/auth/token", json={}).get_json()) == {"error"}
     assert client.get("/login").status_code == 200, "only POSTs count"
+    other = app.test_client().post("/login", data={"username": "vol", "password": PASSWORD},
+                                   environ_base={"REMOTE_ADDR": "192.0.2.7"})
+    assert other.status_code == 302, "another address is not refused"
     app.extensions["db_engine"].dispose()
 
 
@@ -138,12 +143,24 @@ def test_rate_limits_are_per_app(tmp_path, matcher):
     ("//evil.example/", "/volunteer/notes"),
     ("javascript:alert(1)", "/volunteer/notes"),
     ("/\\evil.example/", "/volunteer/notes"),
+    ("/caseworker/queue\r\nSet-Cookie: session=forged", "/volunteer/notes"),
+    ("/volunteer/notes\n", "/volunteer/notes"),
+    ("/\x00", "/volunteer/notes"),
 ])
 def test_login_redirects_only_within_the_site(client, target, expected):
     """The ?next= target after login must be a local path."""
     response = client.post("/login", data={"username": "vol", "password": PASSWORD,
                                            "next": target})
     assert response.headers["Location"] == expected
+
+
+def test_control_characters_in_next_are_dropped_from_the_form(client):
+    """A ?next= with CR/LF is not echoed into the form; the page still answers 200."""
+    page = client.get("/login?next=/caseworker/queue%0D%0ASet-Cookie:%20x=1")
+    assert page.status_code == 200
+    field = re.search(r'<input[^>]*id="next"[^>]*>', page.get_data(as_text=True)).group(0)
+    assert "queue" not in field
+    assert client.get("/login?next=%0D%0A").status_code == 200
 
 
 def test_login_failure_is_generic(client):

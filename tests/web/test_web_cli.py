@@ -67,12 +67,37 @@ def test_users_add_migrates_an_empty_database_and_creates_the_org(env):
     (["x1", "--role", "volunteer"], "et-langt-kodeord", "needs --org"),
     (["x2", "--role", "caseworker", "--org", "Org"], "et-langt-kodeord", "drop --org"),
     (["x3", "--role", "admin"], "kort", "too short"),
+    (["x4", "--role", "admin"], "elleve-tegn", "too short"),
+    (["x5", "--role", "admin"], " " * 14, "only spaces or one character"),
+    (["x6", "--role", "admin"], "z" * 20, "only spaces or one character"),
+    (["x7", "--role", "admin"], "password1234", "too easy to guess"),
+    (["x8", "--role", "admin"], "qwertyuiop123", "too easy to guess"),
 ])
 def test_users_add_explains_refusals(env, args, password, message):
     """Bad input ends with exit code 1 and a plain message."""
     result = CliRunner().invoke(cli.users, ["add", *args, "--password-stdin"],
                                 input=password + "\n")
     assert result.exit_code == 1 and message in result.output
+
+
+def test_users_set_password_replaces_a_lost_one(env):
+    """`users set-password` sets a new password under the same policy, and is audited."""
+    from web.models import AuditEvent
+
+    CliRunner().invoke(cli.users, ["add", "chef", "--role", "admin", "--password-stdin"],
+                       input="et-langt-kodeord\n")
+    weak = CliRunner().invoke(cli.users, ["set-password", "Chef", "--password-stdin"],
+                              input="123456789012\n")
+    assert weak.exit_code == 1 and "too easy to guess" in weak.output
+    before = _rows(env, User)[0].password_hash
+    result = CliRunner().invoke(cli.users, ["set-password", "Chef", "--password-stdin"],
+                                input="blå-hus-ved-fjorden\n")
+    assert result.exit_code == 0, result.output
+    assert _rows(env, User)[0].password_hash != before
+    assert [e.action for e in _rows(env, AuditEvent)] == ["user.create", "user.reset"]
+    missing = CliRunner().invoke(cli.users, ["set-password", "nobody", "--password-stdin"],
+                                 input="blå-hus-ved-fjorden\n")
+    assert missing.exit_code == 1 and "no user called nobody" in missing.output
 
 
 def test_users_add_rejects_an_unknown_role(env):
@@ -120,6 +145,9 @@ def test_serve_runs_waitress_with_the_engine_loaded(test_app_factory, monkeypatc
     assert result.exit_code == 0, result.output
     [(app, options)] = calls
     assert options == {"host": "127.0.0.1", "port": 8123, "threads": 3, "ident": "brobygger"}
+    app.config["PROXY_COUNT"] = 1
+    # Behind a proxy waitress must keep X-Forwarded-* for the app's ProxyFix.
+    assert cli.waitress_options(app, "127.0.0.1", 1, 1)["clear_untrusted_proxy_headers"] is False
     assert "matcher" in app.extensions
     assert web_db.current_revision(app.extensions["db_engine"]) == web_db.head_revision()
 

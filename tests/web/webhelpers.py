@@ -23,6 +23,7 @@ USERS = {
     "vol2": ("volunteer", ORG_A),
     "other": ("volunteer", ORG_B),
     "cw": ("caseworker", None),
+    "cw2": ("caseworker", None),
     "adm": ("admin", None),
 }
 NOTE = ("Min nabo er 84 år og falder ofte i badet. Hun kan ikke selv lave mad længere. "
