@@ -281,6 +281,13 @@ def _run_spans(text: str, run: re.Match) -> Iterator[tuple[int, int, str]]:
     atoms = [(m.start(), m.end(), m.group()) for m in _DIGITS.finditer(text, run.start(), run.end())]
     seps = [_sep(text[a[1] : b[0]]) for a, b in zip(atoms, atoms[1:], strict=False)]
     before = text[max(0, run.start() - 40) : run.start()]
+    foreign = _foreign_number(atoms, seps, before)
+    if foreign:
+        start, k = foreign
+        yield start, atoms[k][1], PHONE
+        atoms, seps, before = atoms[k + 1 :], seps[k + 1 :], ""
+        if not atoms:
+            return
     ctx = _Context(
         cpr_cue=bool(_CPR_CUE.search(before)),
         phone_cue=bool(_PHONE_CUE.search(before)),
@@ -307,6 +314,33 @@ def _run_spans(text: str, run: re.Match) -> Iterator[tuple[int, int, str]]:
         j, kind, start = choice[i]
         yield start, atoms[j][1], kind
         i = j + 1
+
+
+def _foreign_number(atoms, seps, before: str) -> tuple[int, int] | None:
+    """(start, last atom) of a phone number abroad (+380 67 123 4567, 00963 944 123 456), if the run begins with one.
+
+    After + or 00 and a country code other than 45, 9 to 15 digits in groups are a phone number.
+    """
+    plus = _PLUS.search(before)
+    first = atoms[0][2]
+    if plus:
+        if first.startswith("45"):
+            return None
+        start, total, least = atoms[0][0] - len(plus.group()), 0, 9
+    elif first.startswith("00") and not first.startswith("0045") and len(first) >= 3:
+        start, total, least = atoms[0][0], -2, 9
+    else:
+        return None
+    last = None
+    for k, atom in enumerate(atoms):
+        if k and seps[k - 1].kind == "/":
+            break
+        total += len(atom[2])
+        if total > 15:
+            break
+        if total >= least:
+            last = k
+    return (start, last) if last is not None else None
 
 
 _COMMON_SHAPES = {(8,), (2, 2, 2, 2), (4, 4), (3, 3, 2), (2, 3, 3), (10,), (6, 4), (2, 2, 2, 4), (2, 2, 2, 2, 2)}

@@ -360,3 +360,21 @@ def test_tricky_real_looking_cases(text, expected):
 def test_only_identifier_spans_change_and_invisible_characters_elsewhere_are_kept():
     text = "Fru\u00a0Jensen\u200b (84) bli\u00adver boende; tlf. 22 33 44 55.\r\nSe\u2011også § 83."
     assert redact(text) == "Fru\u00a0Jensen\u200b (84) bli\u00adver boende; tlf. [TELEFON].\r\nSe\u2011også § 83."
+
+
+def test_the_measurement_counts_misses_and_wrong_removals():
+    """The redaction figures in docs/EVAL.md come from this count: a miss and an over-reach both show."""
+    from matcher.redact_eval import RedactionCase, evaluate
+
+    cases = [
+        RedactionCase("ring 22334455 i dag", "ring [TELEFON] i dag", "phone"),
+        RedactionCase("ring 2233445 i dag", "ring [TELEFON] i dag", "phone"),  # seven digits: missed
+        RedactionCase("Hun fik 12.500 kr.", "Hun fik 12.500 kr.", "amount"),
+        RedactionCase("tlf 22 33 44 55", "tlf [TELEFON]", "phone"),
+    ]
+    results = evaluate(cases)
+    assert (results["phone"].identifiers, results["phone"].caught, results["phone"].exact) == (3, 2, 2)
+    assert results["phone"].missed == ["2233445"]
+    assert results["amount"].wrongly_removed == 0
+    over = evaluate([RedactionCase("Kontonummer 22334455", "Kontonummer 22334455", "count")])
+    assert over["count"].wrongly_removed == 1 and over["count"].exact == 0
