@@ -338,6 +338,7 @@ TRICKY = [
     ("d. 12.03.2024 22 33 44 55", "d. 12.03.2024 [TELEFON]"),
     ("Hun er 84 år, tlf 98 12 34 56", "Hun er 84 år, tlf [TELEFON]"),
     ("tel:+4522334455", "tel:[TELEFON]"),
+    ("Ukrainsk mobil +380 67 123 4567, syrisk 00963 944 123 456", "Ukrainsk mobil [TELEFON], syrisk [TELEFON]"),
     # e-mail: plus, subdomains, case, bare hosts, spellings, line breaks
     ("anna+tag@mail.kommune.aalborg.dk", "[EMAIL]"),
     ("ANNA.JENSEN@EXAMPLE.DK og root@localhost", "[EMAIL] og [EMAIL]"),
