@@ -7,8 +7,11 @@ stays exactly as the volunteer typed it.
 
 Numbers are read as runs of digit groups joined by spaces, dots, dashes, slashes or a line
 break; each run is split into CPR numbers (a date-shaped first six digits and four more)
-and Danish phone numbers (eight digits, with or without +45/0045), and what cannot be read
-as one of them (amounts, dates, times, years, house numbers) is kept.
+and phone numbers (eight digits, with or without +45/0045; 9-15 digits after + or 00 and
+another country code), and what cannot be read as one of them (amounts, dates, times, spans
+of years, house numbers) is kept.
+
+`redact()` runs `STEPS` in order; a further step (names) is appended there.
 """
 from __future__ import annotations
 
@@ -94,6 +97,11 @@ _DOT = (
 _DOMAIN = re.compile(_LABEL + r"(?:" + _DOT + _LABEL + r"){0,10}", re.IGNORECASE)
 _DOMAIN_DOTTED = re.compile(_LABEL + r"(?:" + _DOT + _LABEL + r"){1,10}", re.IGNORECASE)
 _DOMAIN_WORDS = re.compile(_LABEL + r"(?:[ \t]{1,3}dot[ \t]{1,3}" + _LABEL + r"){1,5}\b", re.IGNORECASE)
+_SPELLED_LOCAL = re.compile(
+    r"[\w.+%-]{1,64}(?:\s{0,3}[(\[{<][ \t]{0,2}(?:dot|punktum|prik|punkt)[ \t]{0,2}[)\]}>]\s{0,3}"
+    r"|[ \t]{1,3}dot[ \t]{1,3})\Z",
+    re.IGNORECASE,
+)
 _LOCAL_CHARS = frozenset("._+%-")
 
 
@@ -140,6 +148,8 @@ def _email_spans(text: str) -> list[tuple[int, int]]:
         start = _local_start(text, before, last)
         if start == before:
             continue
+        while (dotted := _SPELLED_LOCAL.search(text, max(last, start - 80), start)) is not None:
+            start = dotted.start()  # anna[dot]jensen[at]..., anna dot jensen at ...: the name before a spelled dot
         pattern = _DOMAIN_WORDS if words else _DOMAIN_DOTTED if loose else _DOMAIN
         domain = pattern.match(text, after)
         if not domain or not re.search(r"[^\W\d_]", domain.group()):
@@ -294,6 +304,7 @@ def _run_spans(text: str, run: re.Match) -> Iterator[tuple[int, int, str]]:
         not_before=bool(_NOT_BEFORE.search(before)),
         not_after=bool(_NOT_AFTER.match(text, run.end())),
         codes=_country_codes(atoms, before),
+        digits=[a[2] for a in atoms],
     )
     n = len(atoms)
     # Best reading of the run: as many digits inside identifiers as possible, in the shapes people
@@ -346,7 +357,8 @@ def _foreign_number(atoms, seps, before: str) -> tuple[int, int] | None:
 _COMMON_SHAPES = {(8,), (2, 2, 2, 2), (4, 4), (3, 3, 2), (2, 3, 3), (10,), (6, 4), (2, 2, 2, 4), (2, 2, 2, 2, 2)}
 
 
-def _shape_bonus(groups: list[str], whole: bool) -> int:
+@functools.lru_cache(maxsize=4096)
+def _shape_bonus(groups: tuple[str, ...], whole: bool) -> int:
     """Prefer the common groupings, and not a year at the edge of a number cut out of a longer run."""
     sizes = tuple(len(g) for g in groups)
     bonus = 1 if sizes in _COMMON_SHAPES or set(sizes) == {1} else 0
@@ -363,6 +375,7 @@ class _Context:
     not_before: bool  # "kl.", "uge", "kr.", "§" just before the run
     not_after: bool  # "kr", "%", ",-" just after it
     codes: dict[int, tuple[int, int, bool]]  # atom -> (digits of the code it begins with, where it starts, sure)
+    digits: list[str]  # each atom's digits
 
 
 def _country_codes(atoms: list[tuple[int, int, str]], before: str) -> dict[int, tuple[int, int, bool]]:
@@ -407,7 +420,7 @@ def _candidates(atoms, seps, i, ctx: _Context) -> Iterator[tuple[int, str, int, 
     code, code_start, strong = ctx.codes.get(i, (None, None, False))
     total, tight = 0, 3.0
     for j in range(i, n):
-        total += len(atoms[j][2])
+        total += len(ctx.digits[j])
         if j > i:
             tight = min(tight, seps[j - 1].tight)
         if total > 12 + (code or 0):
@@ -420,7 +433,7 @@ def _candidates(atoms, seps, i, ctx: _Context) -> Iterator[tuple[int, str, int, 
             return
         if tight < 2.0 and (_tied(atoms, seps, i - 1, i - 1, ctx.codes) or _tied(atoms, seps, j, j + 1, ctx.codes)):
             continue  # spaced groups cut out of a dotted or dashed number (a date, an amount)
-        groups = tuple(a[2] for a in atoms[i : j + 1])
+        groups = tuple(ctx.digits[i : j + 1])
         inner = tuple(seps[i:j])
         whole = i == 0 and j == n - 1
         if plain:

@@ -181,9 +181,10 @@ def emails(draw) -> str:
     elif form in ("at", "at-dot"):
         at = draw(st.sampled_from(["(at)", "[at]", " (at) ", " [at] ", "{at}", "(AT)", " (snabel-a) "]))
         if form == "at-dot":
-            domain = draw(st.sampled_from(["[dot]", "(dot)", " [dot] ", " (punktum) "])).join(labels)
+            dot = draw(st.sampled_from(["[dot]", "(dot)", " [dot] ", " (punktum) "]))
+            local, domain = local.replace(".", dot), dot.join(labels)
     elif form == "words":
-        at, domain = " at ", " dot ".join(labels)
+        at, local, domain = " at ", local.replace(".", " dot "), " dot ".join(labels)
     elif form == "break":
         at = draw(st.sampled_from(["@\n", "\n@", "@\u200b"]))
     address = f"{local}{at}{domain}"
@@ -244,10 +245,11 @@ def test_spans_are_ordered_and_separate_and_only_placeholders_change(text):
     "x@y." * 1200, "tlf " * 1200 + "1",
 ])
 def test_long_and_hostile_inputs_take_linear_time(text):
-    """No catastrophic backtracking: a 5,000-character input is redacted in well under a second."""
+    """No catastrophic backtracking: a 5,000-character input takes a quarter of a second at worst on a quiet
+    machine (benchmarks/bench_redact.py); the bound is loose for a busy one, and backtracking would take minutes."""
     t = time.perf_counter()
     redact(text)
-    assert time.perf_counter() - t < 1.0
+    assert time.perf_counter() - t < 5.0
 
 
 # ---------------------------------------------------------------- a table of tricky cases, both ways
@@ -345,6 +347,7 @@ TRICKY = [
     ("<a href='mailto:anna@x.dk'>", "<a href='[EMAIL]'>"),
     ("anna\uff20example.dk, anna @ example.dk, anna (at) example.dk", "[EMAIL], [EMAIL], [EMAIL]"),
     ("anna[at]example[dot]dk eller anna at example dot dk", "[EMAIL] eller [EMAIL]"),
+    ("anna[dot]jensen[at]example[dot]dk, anna dot jensen at example dot dk", "[EMAIL], [EMAIL]"),
     ("skriv til anna.jensen@\nexample.dk i dag", "skriv til [EMAIL] i dag"),
     ("skriv til anna.jen\u200bsen@example.dk.", "skriv til [EMAIL]."),
     ("skriv til anna.jen-\nsen@exam-\nple.dk.", "skriv til [EMAIL]."),
