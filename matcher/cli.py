@@ -217,5 +217,27 @@ def eval_cmd(split: str, encoders: str, markdown: bool) -> None:
     click.echo(evaluator.report(notes, splits, markdown=markdown))
 
 
+@main.group()
+def redact() -> None:
+    """Measure the removal of CPR numbers, phone numbers and e-mail addresses."""
+
+
+@redact.command("eval")
+@click.option("--file", "path", type=click.Path(path_type=Path), help="Labelled cases (default: eval/redaction.jsonl).")
+@click.option("--markdown", is_flag=True, help="Print the table as Markdown (for docs/EVAL.md).")
+def redact_eval(path: Path | None, markdown: bool) -> None:
+    """Per category: identifiers caught, and other text wrongly removed."""
+    from .redact_eval import evaluate, load_cases, report
+
+    path = path or _settings().rules_dir.parent / "eval" / "redaction.jsonl"
+    try:
+        cases = load_cases(path)
+    except FileNotFoundError:
+        raise click.ClickException(f"no such file: {path}; pass a JSON-lines file of cases with --file") from None
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(report(evaluate(cases), markdown=markdown))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

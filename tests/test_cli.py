@@ -106,3 +106,22 @@ def test_eval_prints_every_method_for_both_splits(run):
     rows = [line.split("|")[1:4] for line in r.stdout.splitlines()[2:]]
     methods = {(split.strip(), method.strip()) for split, method, _ in rows}
     assert {("dev", "keyword"), ("test", "dense"), ("test", "hybrid"), ("test", "hybrid+feedback")} <= methods
+
+
+def test_redact_eval_prints_caught_and_wrongly_removed_per_category(run):
+    r = run("redact", "eval")
+    assert r.exit_code == 0
+    rows = {line.split()[0]: line.split() for line in r.stdout.splitlines() if line.strip()}
+    assert {"cpr", "phone", "email", "amount", "date", "all"} <= set(rows)
+    caught, total = map(int, rows["all"][2].split("/"))
+    assert total >= 100 and caught / total > 0.9
+
+
+def test_redact_eval_names_the_broken_line(run, tmp_path):
+    path = tmp_path / "cases.jsonl"
+    path.write_text('{"text": "ring 22334455", "expected": "ring [TELEFON]", "category": "phone"}\n'
+                    '{"text": "ring 22334455", "expected": "ring [CPR] i dag", "category": "phone"}\n')
+    r = run("redact", "eval", "--file", str(path))
+    assert r.exit_code == 1 and f"{path}:2:" in r.output
+    r = run("redact", "eval", "--file", str(tmp_path / "missing.jsonl"))
+    assert r.exit_code == 1 and "no such file" in r.output
