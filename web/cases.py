@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import case as case_
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from . import audit, learning
@@ -178,7 +179,11 @@ def outcome(case: Case) -> list[Suggestion]:
 
 def decide(db: Session, matcher, case: Case, user: User, entry_id: str, decision: str,
            reason: str | None = None) -> Decision:
-    """Confirm or reject a suggestion; an entry the engine missed is added from the corpus."""
+    """Confirm or reject a suggestion; an entry the engine missed is added from the corpus.
+
+    Atomic against a concurrent close: the case row is claimed first with a conditional UPDATE
+    (status not closed), which waits for a close in progress and fails once one has committed.
+    """
     if decision not in DECISIONS:
         raise CaseError("bad_decision")
     if case.status == "closed":
@@ -186,38 +191,64 @@ def decide(db: Session, matcher, case: Case, user: User, entry_id: str, decision
     reason = (reason or "").strip() or None
     if reason is not None and len(reason) > REASON_MAX:
         raise CaseError("reason_too_long")
-    suggestion = next((s for s in case.suggestions if s.entry_id == entry_id), None)
-    if suggestion is None:
+    entry = None
+    if not any(s.entry_id == entry_id for s in case.suggestions):
         entry = matcher.corpus.get(entry_id) if entry_id else None
         if entry is None:
             raise CaseError("unknown_entry")
+    _claim(db, case, status=_status_after_decision())
+    # Read again under the claim: a concurrent decision may have added the same entry.
+    suggestion = db.scalar(select(Suggestion).where(Suggestion.case_id == case.id,
+                                                    Suggestion.entry_id == entry_id))
+    if suggestion is None:
+        entry = entry or matcher.corpus.get(entry_id)
         suggestion = _suggestion(entry, matcher.version, origin="caseworker")
-        case.suggestions.append(suggestion)
+        suggestion.case_id = case.id
+        db.add(suggestion)
         db.flush()
     row = Decision(case_id=case.id, suggestion_id=suggestion.id, decision=decision,
                    reason=redact(reason) if reason else None, user_id=user.id)
-    case.decisions.append(row)
-    if case.status == "pending":
-        case.status = "in_review"
+    db.add(row)
     audit.record(db, user, f"case.{decision}", f"{case.public_id} {entry_id}")
     db.commit()
+    db.expire(case)  # status, suggestions and decisions as stored
     learning.learn(matcher, case, entry_id, decision)
     return row
 
 
+def _status_after_decision():
+    """SQL for the status a decision leaves: in review, from pending or in review."""
+    return case_((Case.status == "pending", "in_review"), else_=Case.status)
+
+
+def _claim(db: Session, case: Case, **values) -> None:
+    """Update the case row only if it is not closed; raise CaseError("case_closed") otherwise.
+
+    One statement does the check and the write, so two requests cannot both see "open":
+    PostgreSQL makes the second wait on the row lock and re-check, SQLite takes its write lock.
+    """
+    result = db.execute(
+        update(Case).where(Case.id == case.id, Case.status != "closed")
+        .values(updated_at=utcnow(), **values)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        db.rollback()
+        db.expire(case)
+        raise CaseError("case_closed")
+
+
 def close(db: Session, case: Case, user: User, message: str | None = None) -> Case:
-    """Close the case with an optional message to the volunteer."""
+    """Close the case with an optional message to the volunteer; exactly one close succeeds."""
     if case.status == "closed":
         raise CaseError("case_closed")
     message = (message or "").strip() or None
     if message is not None and len(message) > MESSAGE_MAX:
         raise CaseError("message_too_long")
-    case.status = "closed"
-    case.closed_at = utcnow()
-    case.closed_by_id = user.id
-    case.message = redact(message) if message else None
+    _claim(db, case, status="closed", closed_at=utcnow(), closed_by_id=user.id,
+           message=redact(message) if message else None)
     audit.record(db, user, "case.close", case.public_id)
     db.commit()
+    db.expire(case)
     return case
 
 
