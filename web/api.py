@@ -21,6 +21,8 @@ CASE_ERRORS = {
     "text_missing": "text is required",
     "text_too_short": f"text must be at least {cases.TEXT_MIN} characters",
     "text_too_long": f"text must be at most {cases.TEXT_MAX} characters",
+    "text_no_words": "write a few sentences about the citizen's situation: text has no words "
+                     "(only invisible characters, marks or punctuation)",
     "bad_area": "area must be one of: ældre, flygtning, andet",
     "bad_status": f"status must be one of: {', '.join(cases.QUEUE_STATUSES)}",
     "wishes_too_long": f"organisation_wishes must be at most {cases.WISHES_MAX} characters",

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from . import audit, learning
-from .engine import redact
+from .engine import has_words, redact
 from .models import AREAS, DECISIONS, Case, Decision, Suggestion, User, utcnow
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,8 @@ def check_note(text: str | None, area: str, consent: bool, wishes: str | None) -
         raise CaseError("text_too_short")
     if len(text) > TEXT_MAX:
         raise CaseError("text_too_long")
+    if not has_words(text):  # invisible characters or combining marks only, or no words at all
+        raise CaseError("text_no_words")
     if area not in AREAS:
         raise CaseError("bad_area")
     if wishes is not None and len(wishes) > WISHES_MAX:

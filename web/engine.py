@@ -46,3 +46,10 @@ def redact(text: str) -> str:
     from matcher.redact import redact as engine_redact
 
     return engine_redact(text)
+
+
+def has_words(text: str) -> bool:
+    """Say whether a note holds a few words once invisible characters and stray marks are gone."""
+    from matcher.text import has_words as engine_has_words
+
+    return engine_has_words(text)
