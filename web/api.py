@@ -1,6 +1,7 @@
 """The JSON API (/api/v1), /healthz and /openapi.json. Every error is {"error": ...}."""
 from __future__ import annotations
 
+import re
 from functools import cache, wraps
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from . import audit, cases, db
 from .accounts import authenticate, issue_token, user_for_token
 from .engine import get_matcher
 from .errors import json_error
+from .models import IDEMPOTENCY_KEY_MAX
 from .serialize import case_json, entry_json, note_json, queue_item_json
 
 bp = Blueprint("api", __name__)
@@ -31,7 +33,10 @@ CASE_ERRORS = {
     "reason_too_long": f"reason must be at most {cases.REASON_MAX} characters",
     "message_too_long": f"message must be at most {cases.MESSAGE_MAX} characters",
     "case_closed": "the case is closed",
+    "idempotency_key_reused": "this Idempotency-Key was used for another note; use a new key for a new note",
 }
+#: An Idempotency-Key: printable ASCII, as the IETF draft's examples (a UUID fits).
+IDEMPOTENCY_KEY = re.compile(rf"[\x20-\x7e]{{1,{IDEMPOTENCY_KEY_MAX}}}")
 
 
 def fail(status: int, message: str):
@@ -41,7 +46,8 @@ def fail(status: int, message: str):
 
 def fail_case(exc: cases.CaseError):
     """Answer a refused case operation: 409 for a closed case, 400 for bad input."""
-    fail(409 if exc.code == "case_closed" else 400, CASE_ERRORS.get(exc.code, exc.code))
+    status = {"case_closed": 409, "idempotency_key_reused": 422}.get(exc.code, 400)
+    fail(status, CASE_ERRORS.get(exc.code, exc.code))
 
 
 def body() -> dict:
@@ -130,17 +136,28 @@ def token():
 @bp.route("/api/v1/notes", methods=["POST"])
 @requires("volunteer")
 def create_note():
-    """Submit a note: redacted, matched and stored."""
+    """Submit a note: redacted, matched and stored; with an Idempotency-Key a retry gets the first case."""
     data = body()
     text_value = optional_str(data, "text")
     area, wishes = optional_str(data, "area"), optional_str(data, "organisation_wishes")
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
+        fail(400, f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX} printable ASCII characters")
+    args = dict(consent=data.get("consent") is True, wishes=wishes, top=current_app.config["MATCH_TOP"])
+    store, matcher = db.session(), get_matcher()
     try:
-        case = cases.submit_note(db.session(), get_matcher(), g.api_user, text_value, area,
-                                 consent=data.get("consent") is True, wishes=wishes,
-                                 top=current_app.config["MATCH_TOP"])
+        if key is None:
+            case, created = cases.submit_note(store, matcher, g.api_user, text_value, area, **args), True
+        else:
+            case, created = cases.submit_note_once(store, matcher, g.api_user, key, text_value, area, **args)
     except cases.CaseError as exc:
         fail_case(exc)
-    return jsonify(id=case.public_id, status=case.status), 201
+    # A replay answers what the first request answered: the case as it was created.
+    response = jsonify(id=case.public_id, status="pending" if not created else case.status)
+    response.status_code = 201
+    if not created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
 
 
 @bp.route("/api/v1/notes/<public_id>")

@@ -8,6 +8,7 @@ import logging
 
 from sqlalchemy import case as case_
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from . import audit, learning
@@ -82,7 +83,8 @@ def _match(matcher, text: str, top: int) -> list[Suggestion]:
 
 
 def submit_note(db: Session, matcher, user: User, text: str, area: str | None,
-                consent: bool, wishes: str | None = None, top: int = 10) -> Case:
+                consent: bool, wishes: str | None = None, top: int = 10,
+                idempotency_key: str | None = None) -> Case:
     """Redact, match and store a volunteer's note; return the new case."""
     area = normalise_area(area)
     wishes = (wishes or "").strip() or None
@@ -94,12 +96,46 @@ def submit_note(db: Session, matcher, user: User, text: str, area: str | None,
     case = Case(organisation_id=user.organisation_id, created_by_id=user.id, text=redacted,
                 area=area, organisation_wishes=redact(wishes) if wishes else None,
                 consent=True, consent_at=now, created_at=now, updated_at=now,
-                suggestions=suggestions)
+                suggestions=suggestions, idempotency_key=idempotency_key)
     db.add(case)
     db.flush()
     audit.record(db, user, "note.submit", case.public_id)
     db.commit()
     return case
+
+
+def submit_note_once(db: Session, matcher, user: User, key: str, text: str, area: str | None,
+                     consent: bool, wishes: str | None = None, top: int = 10) -> tuple[Case, bool]:
+    """Submit a note under the client's Idempotency-Key: a retry gets the first case back.
+
+    Returns:
+        (the case, True if it was created now, False if an earlier request with the key made it).
+    Raises:
+        CaseError: as submit_note, or "idempotency_key_reused" when the key's case holds another note.
+    """
+    area = normalise_area(area)
+    check_note(text, area, consent, (wishes or "").strip() or None)
+    first = _keyed_case(db, user, key)
+    if first is None:
+        try:
+            return submit_note(db, matcher, user, text, area, consent, wishes, top, idempotency_key=key), True
+        except IntegrityError:
+            # A concurrent retry with the same key stored its case first.
+            db.rollback()
+            first = _keyed_case(db, user, key)
+            if first is None:
+                raise
+    wishes = (wishes or "").strip() or None
+    if (first.text, first.area, first.organisation_wishes) != (
+            redact(text.strip()), area, redact(wishes) if wishes else None):
+        raise CaseError("idempotency_key_reused")
+    audit.record(db, user, "note.replay", first.public_id)
+    db.commit()
+    return first, False
+
+
+def _keyed_case(db: Session, user: User, key: str) -> Case | None:
+    return db.scalar(select(Case).where(Case.created_by_id == user.id, Case.idempotency_key == key))
 
 
 def get_case(db: Session, public_id: str) -> Case | None:
