@@ -28,8 +28,11 @@ log = logging.getLogger(__name__)
 _MAX_SENTENCES = 12
 #: The engine reads at most this much of a note (the web app accepts 5,000 characters).
 MAX_NOTE_CHARS = 20_000
-#: What the encoder is given of a whole note (the sparse head): as much as the sentences it encodes.
-_MAX_WHOLE_NOTE_CHARS = _MAX_SENTENCES * MAX_SENTENCE_CHARS
+#: Characters of the sentences encoded per note: ordinary notes' first 12 sentences fit (the
+#: evaluation's longest uses 400), a hostile note costs at most this many tokens (about one per character).
+_MAX_QUERY_CHARS = 1200
+#: What the sparse head reads of a whole note (one more encoder pass).
+_MAX_WHOLE_NOTE_CHARS = 2 * _MAX_QUERY_CHARS
 _DENSE_K = 8192  # documents per query: the whole corpus here (about 3,500); a bound for large ones
 _EVIDENCE_MARGIN = 0.03
 _MAX_EVIDENCE = 3
@@ -298,8 +301,20 @@ def prepare_note(text: str) -> str:
 
 
 def note_sentences(clean: str) -> list[str]:
-    """The queries of a redacted note: its first sentences, or the note's start if it has none."""
-    return sentences(clean)[:_MAX_SENTENCES] or [clean[:MAX_SENTENCE_CHARS]]
+    """The queries of a redacted note: its first sentences within _MAX_QUERY_CHARS, or the note's
+    start if it has none."""
+    out: list[str] = []
+    room = _MAX_QUERY_CHARS
+    for sentence in sentences(clean)[:_MAX_SENTENCES]:
+        if len(sentence) > room:
+            cut = sentence.rfind(" ", 0, room + 1)
+            sentence = sentence[:cut if cut > 0 else room].strip()
+        if sentence:
+            out.append(sentence)
+            room -= len(sentence)
+        if room <= 0:
+            break
+    return out or [clean[:MAX_SENTENCE_CHARS]]
 
 
 def note_vector(q: np.ndarray) -> np.ndarray:

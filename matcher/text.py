@@ -2,9 +2,9 @@
 
 Whatever a note holds, the work of one match is bounded here: `clean` drops what carries no
 meaning and costs the encoder a token each (format characters such as zero-width spaces,
-surrogates, a pile of combining marks on one letter), and `sentences` cuts a sentence longer than
-MAX_SENTENCE_CHARS at a space, so no query is longer than that; the engine takes at most its
-first 12 sentences.
+surrogates, a pile of combining marks on one letter, a character repeated past MAX_REPEAT), and
+`sentences` cuts a sentence longer than MAX_SENTENCE_CHARS at a space, so no query is longer than
+that; the engine encodes at most 12 sentences and 1,200 characters of them (matcher.engine).
 """
 from __future__ import annotations
 
@@ -25,6 +25,9 @@ _MIN_WORDS = 3
 MAX_SENTENCE_CHARS = 300
 #: Combining marks kept on one base letter (Danish needs none after NFC, Vietnamese two).
 MAX_MARKS = 2
+#: A letter or sign repeated more often in a row is cut to this ("neeeej" stays, 5,000 é do not).
+MAX_REPEAT = 4
+_REPEATS = re.compile(rf"(\D)\1{{{MAX_REPEAT},}}")
 _DROP_CATEGORIES = {"Cf", "Cs", "Co", "Cn"}  # format (zero-width), surrogate, private, unassigned
 _MARKS = {"Mn", "Me"}
 
@@ -38,9 +41,10 @@ STOPWORDS = frozenset(STOPWORDS_DANISH) | frozenset(STOPWORDS_EN) | _EXTRA_STOP
 
 
 def clean(text: str) -> str:
-    """The note as the encoder should see it: NFC, without format characters or surrogates, and at
-    most MAX_MARKS combining marks on a letter; an ordinary note comes back unchanged."""
-    text = unicodedata.normalize("NFC", text)
+    """The note as the encoder should see it: NFC, without format characters or surrogates, at most
+    MAX_MARKS combining marks on a letter and MAX_REPEAT repeats of a character (digits keep
+    theirs); an ordinary note comes back unchanged."""
+    text = _REPEATS.sub(lambda m: m.group(1) * MAX_REPEAT, unicodedata.normalize("NFC", text))
     if text.isascii():
         return text
     out: list[str] = []
@@ -56,7 +60,7 @@ def clean(text: str) -> str:
         else:
             marks = 0
         out.append(ch)
-    return "".join(out)
+    return _REPEATS.sub(lambda m: m.group(1) * MAX_REPEAT, "".join(out))
 
 
 def has_words(text: str, words: int = _MIN_WORDS) -> bool:

@@ -6,8 +6,8 @@ import unicodedata
 
 import pytest
 
-from matcher.engine import MAX_NOTE_CHARS, _MAX_SENTENCES
-from matcher.text import MAX_MARKS, MAX_SENTENCE_CHARS, clean, has_words, sentences
+from matcher.engine import _MAX_QUERY_CHARS, _MAX_SENTENCES, MAX_NOTE_CHARS
+from matcher.text import MAX_MARKS, MAX_REPEAT, MAX_SENTENCE_CHARS, clean, has_words, sentences
 
 LIMIT = 5000
 HOSTILE = {
@@ -36,6 +36,8 @@ def test_clean_drops_what_costs_tokens_and_means_nothing():
     assert clean("\u0301\u0301 hej") == " hej"  # marks on nothing
     assert clean("ok \ud800 ok") == "ok  ok"
     assert "\ud800" not in clean(HOSTILE["lone surrogates"])
+    assert clean("neeeej, 1000000 kr") == "neeeej, 1000000 kr"  # digits keep their repeats
+    assert clean("é" * 2500) == "é" * MAX_REPEAT and clean("!" * 50) == "!" * MAX_REPEAT
 
 
 @pytest.mark.parametrize("name", sorted(HOSTILE))
@@ -91,6 +93,7 @@ def test_the_engine_encodes_a_bounded_amount_of_any_note(hashing_matcher, name):
         hashing_matcher.encoder = original
     assert 1 <= len(recording.texts) <= _MAX_SENTENCES
     assert all(len(t) <= MAX_SENTENCE_CHARS for t in recording.texts)
+    assert sum(len(t) for t in recording.texts) <= _MAX_QUERY_CHARS
 
 
 def test_the_engine_reads_a_bounded_part_of_a_huge_note(hashing_matcher):
