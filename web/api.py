@@ -1,6 +1,7 @@
 """The JSON API (/api/v1), /healthz and /openapi.json. Every error is {"error": ...}."""
 from __future__ import annotations
 
+import json
 import re
 from functools import cache, wraps
 from pathlib import Path
@@ -83,6 +84,30 @@ def requires(*roles: str):
             return view(*args, **kwargs)
         return wrapped
     return decorator
+
+
+@bp.before_request
+def refuse_undocumented_query_parameters():
+    """Answer 400 for a query parameter /openapi.json does not list for the route (a misspelt
+    ?stauts= would otherwise be ignored and the client shown every open case)."""
+    if request.url_rule is None or request.method == "OPTIONS":
+        return
+    path = re.sub(r"<(?:\w+:)?(\w+)>", "{id}", request.url_rule.rule)
+    method = "get" if request.method == "HEAD" else request.method.lower()
+    allowed = _query_parameters().get((method, path))
+    if allowed is None:  # /openapi.json itself
+        return
+    unknown = sorted(set(request.args) - allowed)
+    if unknown:
+        listed = ", ".join(sorted(allowed)) or "none"
+        fail(400, f"unknown query parameter: {unknown[0][:40]} (this endpoint takes: {listed})")
+
+
+@cache
+def _query_parameters() -> dict[tuple[str, str], frozenset[str]]:
+    spec = json.loads(_openapi_bytes())
+    return {(method, path): frozenset(p["name"] for p in operation.get("parameters", []) if p["in"] == "query")
+            for path, item in spec["paths"].items() for method, operation in item.items()}
 
 
 def case_or_404(public_id: str):
@@ -177,6 +202,9 @@ def get_note(public_id: str):
 @requires("caseworker")
 def queue():
     """List open cases oldest first, with filters ?area= and ?status=."""
+    for name in ("area", "status"):
+        if request.args.get(name) == "":  # the page's filter form sends "" for "all"; the API leaves it out
+            fail(400, f"{name} must not be empty: leave it out for the default")
     try:
         rows = cases.queue(db.session(), area=request.args.get("area"), status=request.args.get("status"))
     except cases.CaseError as exc:
@@ -233,7 +261,7 @@ def rules():
     query = request.args.get("q", "").strip()
     if not query:
         fail(400, "q is required")
-    limit = request.args.get("limit", 20, type=int)
-    if not 1 <= limit <= 100:
-        fail(400, "limit must be between 1 and 100")
-    return jsonify(items=[entry_json(e) for e in get_matcher().search(query, limit=limit)])
+    limit = request.args.get("limit", "20")
+    if not (limit.isascii() and limit.isdigit() and 1 <= int(limit) <= 100):
+        fail(400, "limit must be a whole number between 1 and 100")
+    return jsonify(items=[entry_json(e) for e in get_matcher().search(query, limit=int(limit))])

@@ -163,3 +163,18 @@ def test_a_percent_encoded_query_string_that_is_not_text(client, query, reason):
     response = client.get(f"/api/v1/rules?{query}", headers=headers)
     assert response.status_code == 400 and reason in response.get_json()["error"]
     assert client.get("/api/v1/rules?q=%C3%A6ldre", headers=headers).status_code == 200
+
+
+@pytest.mark.parametrize("query,needle", [
+    ("/api/v1/rules?q=mad&limit=abc", "whole number"),
+    ("/api/v1/rules?q=mad&limit=%C2%B2", "whole number"),
+    ("/api/v1/rules?q=mad&limit=0", "whole number"),
+    ("/api/v1/queue?stauts=closed", "unknown query parameter: stauts"),
+    ("/api/v1/queue?status=", "status must not be empty"),
+    ("/api/v1/cases/X?debug=1", "unknown query parameter: debug"),
+])
+def test_query_parameters_the_description_does_not_allow(client, query, needle):
+    """Found by schemathesis: a bad limit fell back to 20, a misspelt filter was ignored (every open case)."""
+    response = client.get(query, headers=token_for(client, "cw"))
+    assert response.status_code == 400 and needle in response.get_json()["error"]
+    assert client.get("/api/v1/rules?q=mad&limit=3", headers=token_for(client, "cw")).status_code == 200
