@@ -89,7 +89,7 @@ def sentences(text: str) -> list[str]:
     their neighbour while the two fit."""
     parts = [piece for p in _SPLIT.split(text) if p and p.strip() for piece in _bounded(p.strip())]
     out: list[str] = []
-    counts: list[int] = []  # words of each sentence in out, counted once (not again per join)
+    counts: list[int] = []  # words of each sentence in out
     for part in parts:
         n = len(_WORD.findall(part))
         short = n < _MIN_WORDS or (out and counts[-1] < _MIN_WORDS)
