@@ -63,6 +63,14 @@ def clean(text: str) -> str:
     return _REPEATS.sub(lambda m: m.group(1) * MAX_REPEAT, "".join(out))
 
 
+def drop_invisible(text: str) -> str:
+    """The text without format characters (zero-width spaces and joiners, soft hyphens, BOM) and
+    lone surrogates: what no reader sees, but what can split a CPR number past its redaction."""
+    if text.isascii():
+        return text
+    return "".join(ch for ch in text if unicodedata.category(ch) not in ("Cf", "Cs"))
+
+
 def has_words(text: str, words: int = _MIN_WORDS) -> bool:
     """Say whether the text holds at least `words` words of two letters or more (once cleaned)."""
     found = 0

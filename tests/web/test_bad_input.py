@@ -178,3 +178,13 @@ def test_query_parameters_the_description_does_not_allow(client, query, needle):
     response = client.get(query, headers=token_for(client, "cw"))
     assert response.status_code == 400 and needle in response.get_json()["error"]
     assert client.get("/api/v1/rules?q=mad&limit=3", headers=token_for(client, "cw")).status_code == 200
+
+
+def test_an_identifier_split_by_invisible_characters_is_redacted_before_storing(app, client):
+    """A zero-width space or soft hyphen inside a CPR or phone number hid it from the redaction."""
+    headers = token_for(client, "vol")
+    text = NOTE + " Hendes cpr er 120345\u200b-1234 og telefon 20\u00ad 30 40 50."
+    response = client.post("/api/v1/notes", json={"text": text, "area": "andet", "consent": True}, headers=headers)
+    assert response.status_code == 201
+    stored = client.get(f"/api/v1/notes/{response.get_json()['id']}", headers=headers).get_json()["text"]
+    assert "[CPR]" in stored and "[TELEFON]" in stored and "1234" not in stored and "\u200b" not in stored
