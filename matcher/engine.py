@@ -20,11 +20,19 @@ from .index_build import build_index, expected_manifest, index_folder, keyword_d
 from .keyword_index import KeywordIndex
 from .redact import redact
 from .settings import Settings
-from .text import sentences
+from .text import MAX_SENTENCE_CHARS, sentences
+from .text import clean as clean_text
 
 log = logging.getLogger(__name__)
 
 _MAX_SENTENCES = 12
+#: The engine reads at most this much of a note (the web app accepts 5,000 characters).
+MAX_NOTE_CHARS = 20_000
+#: Characters of the sentences encoded per note: ordinary notes' first 12 sentences fit (the
+#: evaluation's longest uses 400), a hostile note costs at most this many tokens (about one per character).
+_MAX_QUERY_CHARS = 1200
+#: What the sparse head reads of a whole note (one more encoder pass).
+_MAX_WHOLE_NOTE_CHARS = 2 * _MAX_QUERY_CHARS
 _DENSE_K = 8192  # documents per query: the whole corpus here (about 3,500); a bound for large ones
 _EVIDENCE_MARGIN = 0.03
 _MAX_EVIDENCE = 3
@@ -115,7 +123,9 @@ class Matcher:
         """Rank corpus entries for a note.
 
         Args:
-            text: the note; identifiers are redacted before anything else happens.
+            text: the note; identifiers are redacted before anything else happens, and format
+                characters and piled-up combining marks dropped (matcher.text.clean), so the time
+                of a match is bounded whatever the note holds.
             top: how many suggestions (default: the `top` setting).
             on: the day the law is applied (default today); provisions not in force are left out.
             weights: fusion weights of 'keyword', 'keyword_sentence', 'dense', 'sentence', 'sparse',
@@ -126,7 +136,7 @@ class Matcher:
         Raises:
             ValueError: the note has no words.
         """
-        clean = redact(text).strip()
+        clean = prepare_note(text)
         if not re.search(r"\w", clean):
             raise ValueError("the note is empty; write a few sentences about the citizen's situation")
         top = self.settings.top if top is None else top
@@ -182,7 +192,8 @@ class Matcher:
         (one more encoder pass, so only when they weigh).
         """
         n = len(self.corpus)
-        extra = {"sparse": self._sparse_scores(text)} if sparse and self.dense.sparse is not None else {}
+        whole = text[:_MAX_WHOLE_NOTE_CHARS]
+        extra = {"sparse": self._sparse_scores(whole)} if sparse and self.dense.sparse is not None else {}
         note_vec = note_vector(q)
         # one search for every sentence and the whole note: the last row is the note
         dense = self._entry_scores(*self.dense.search(np.vstack([q, note_vec]), _DENSE_K), n)
@@ -283,9 +294,27 @@ class Matcher:
         )
 
 
+def prepare_note(text: str) -> str:
+    """The note as the engine reads it: its first MAX_NOTE_CHARS, cleaned (matcher.text.clean),
+    redacted and stripped. Cleaned before redaction: a zero-width space in a CPR number must not hide it."""
+    return redact(clean_text(text[:MAX_NOTE_CHARS])).strip()
+
+
 def note_sentences(clean: str) -> list[str]:
-    """The queries of a redacted note: its first sentences, or the whole note if it has none."""
-    return sentences(clean)[:_MAX_SENTENCES] or [clean]
+    """The queries of a redacted note: its first sentences within _MAX_QUERY_CHARS, or the note's
+    start if it has none."""
+    out: list[str] = []
+    room = _MAX_QUERY_CHARS
+    for sentence in sentences(clean)[:_MAX_SENTENCES]:
+        if len(sentence) > room:
+            cut = sentence.rfind(" ", 0, room + 1)
+            sentence = sentence[:cut if cut > 0 else room].strip()
+        if sentence:
+            out.append(sentence)
+            room -= len(sentence)
+        if room <= 0:
+            break
+    return out or [clean[:MAX_SENTENCE_CHARS]]
 
 
 def note_vector(q: np.ndarray) -> np.ndarray:

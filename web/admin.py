@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from . import audit, db, privacy
 from .accounts import AccountError, change_role, create_user, issue_password_link, set_active
+from .errors import BadInput
 from .forms import ActionForm, DeleteCaseForm, RoleForm, UserForm
 from .models import AuditEvent, User
 from .security import require_role
@@ -20,6 +21,8 @@ from .security import require_role
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.before_request(require_role("admin"))
 AUDIT_PAGE_SIZE = 100
+#: Beyond this page the offset no longer fits a database integer (SQLite's is 64-bit).
+AUDIT_PAGE_MAX = 10**9
 
 
 @bp.route("/")
@@ -118,6 +121,8 @@ def audit_log():
     """Show the audit events, newest first, a page at a time."""
     store = db.session()
     page = max(request.args.get("page", 1, type=int), 1)
+    if page > AUDIT_PAGE_MAX:
+        raise BadInput(f"page must be at most {AUDIT_PAGE_MAX}", reason="bad_page")
     # One row past the page says whether there is a next one, without counting the table.
     events = list(store.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())
                                 .offset((page - 1) * AUDIT_PAGE_SIZE).limit(AUDIT_PAGE_SIZE + 1)))

@@ -1,6 +1,8 @@
 """The JSON API (/api/v1), /healthz and /openapi.json. Every error is {"error": ...}."""
 from __future__ import annotations
 
+import json
+import re
 from functools import cache, wraps
 from pathlib import Path
 
@@ -11,6 +13,7 @@ from . import audit, cases, db
 from .accounts import authenticate, issue_token, revoke_token, user_for_token
 from .engine import get_matcher
 from .errors import json_error
+from .models import IDEMPOTENCY_KEY_MAX
 from .serialize import case_json, entry_json, note_json, queue_item_json
 from .throttle import throttle
 
@@ -22,6 +25,8 @@ CASE_ERRORS = {
     "text_missing": "text is required",
     "text_too_short": f"text must be at least {cases.TEXT_MIN} characters",
     "text_too_long": f"text must be at most {cases.TEXT_MAX} characters",
+    "text_no_words": "write a few sentences about the citizen's situation: text has no words "
+                     "(only invisible characters, marks or punctuation)",
     "bad_area": "area must be one of: ældre, flygtning, andet",
     "bad_status": f"status must be one of: {', '.join(cases.QUEUE_STATUSES)}",
     "wishes_too_long": f"organisation_wishes must be at most {cases.WISHES_MAX} characters",
@@ -30,7 +35,10 @@ CASE_ERRORS = {
     "reason_too_long": f"reason must be at most {cases.REASON_MAX} characters",
     "message_too_long": f"message must be at most {cases.MESSAGE_MAX} characters",
     "case_closed": "the case is closed",
+    "idempotency_key_reused": "this Idempotency-Key was used for another note; use a new key for a new note",
 }
+#: An Idempotency-Key: printable ASCII, as the IETF draft's examples (a UUID fits).
+IDEMPOTENCY_KEY = re.compile(rf"[\x20-\x7e]{{1,{IDEMPOTENCY_KEY_MAX}}}")
 
 
 def fail(status: int, message: str):
@@ -40,7 +48,8 @@ def fail(status: int, message: str):
 
 def fail_case(exc: cases.CaseError):
     """Answer a refused case operation: 409 for a closed case, 400 for bad input."""
-    fail(409 if exc.code == "case_closed" else 400, CASE_ERRORS.get(exc.code, exc.code))
+    status = {"case_closed": 409, "idempotency_key_reused": 422}.get(exc.code, 400)
+    fail(status, CASE_ERRORS.get(exc.code, exc.code))
 
 
 def body() -> dict:
@@ -76,6 +85,30 @@ def requires(*roles: str):
             return view(*args, **kwargs)
         return wrapped
     return decorator
+
+
+@bp.before_request
+def refuse_undocumented_query_parameters():
+    """Answer 400 for a query parameter /openapi.json does not list for the route (a misspelt
+    ?stauts= would otherwise be ignored and the client shown every open case)."""
+    if request.url_rule is None or request.method == "OPTIONS":
+        return
+    path = re.sub(r"<(?:\w+:)?(\w+)>", "{id}", request.url_rule.rule)
+    method = "get" if request.method == "HEAD" else request.method.lower()
+    allowed = _query_parameters().get((method, path))
+    if allowed is None:  # /openapi.json itself
+        return
+    unknown = sorted(set(request.args) - allowed)
+    if unknown:
+        listed = ", ".join(sorted(allowed)) or "none"
+        fail(400, f"unknown query parameter: {unknown[0][:40]} (this endpoint takes: {listed})")
+
+
+@cache
+def _query_parameters() -> dict[tuple[str, str], frozenset[str]]:
+    spec = json.loads(_openapi_bytes())
+    return {(method, path): frozenset(p["name"] for p in operation.get("parameters", []) if p["in"] == "query")
+            for path, item in spec["paths"].items() for method, operation in item.items()}
 
 
 def case_or_404(public_id: str):
@@ -152,17 +185,28 @@ def logout():
 @bp.route("/api/v1/notes", methods=["POST"])
 @requires("volunteer")
 def create_note():
-    """Submit a note: redacted, matched and stored."""
+    """Submit a note: redacted, matched and stored; with an Idempotency-Key a retry gets the first case."""
     data = body()
     text_value = optional_str(data, "text")
     area, wishes = optional_str(data, "area"), optional_str(data, "organisation_wishes")
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
+        fail(400, f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX} printable ASCII characters")
+    args = dict(consent=data.get("consent") is True, wishes=wishes, top=current_app.config["MATCH_TOP"])
+    store, matcher = db.session(), get_matcher()
     try:
-        case = cases.submit_note(db.session(), get_matcher(), g.api_user, text_value, area,
-                                 consent=data.get("consent") is True, wishes=wishes,
-                                 top=current_app.config["MATCH_TOP"])
+        if key is None:
+            case, created = cases.submit_note(store, matcher, g.api_user, text_value, area, **args), True
+        else:
+            case, created = cases.submit_note_once(store, matcher, g.api_user, key, text_value, area, **args)
     except cases.CaseError as exc:
         fail_case(exc)
-    return jsonify(id=case.public_id, status=case.status), 201
+    # A replay answers what the first request answered: the case as it was created.
+    response = jsonify(id=case.public_id, status="pending" if not created else case.status)
+    response.status_code = 201
+    if not created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
 
 
 @bp.route("/api/v1/notes/<public_id>")
@@ -182,6 +226,9 @@ def get_note(public_id: str):
 @requires("caseworker")
 def queue():
     """List open cases oldest first, with filters ?area= and ?status=."""
+    for name in ("area", "status"):
+        if request.args.get(name) == "":  # the page's filter form sends "" for "all"; the API leaves it out
+            fail(400, f"{name} must not be empty: leave it out for the default")
     try:
         rows = cases.queue(db.session(), area=request.args.get("area"), status=request.args.get("status"))
     except cases.CaseError as exc:
@@ -239,7 +286,7 @@ def rules():
     query = request.args.get("q", "").strip()
     if not query:
         fail(400, "q is required")
-    limit = request.args.get("limit", 20, type=int)
-    if not 1 <= limit <= 100:
-        fail(400, "limit must be between 1 and 100")
-    return jsonify(items=[entry_json(e) for e in get_matcher().search(query, limit=limit)])
+    limit = request.args.get("limit", "20")
+    if not (limit.isascii() and limit.isdigit() and 1 <= int(limit) <= 100):
+        fail(400, "limit must be a whole number between 1 and 100")
+    return jsonify(items=[entry_json(e) for e in get_matcher().search(query, limit=int(limit))])

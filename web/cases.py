@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import case as case_
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from . import audit, learning
-from .engine import redact
+from .engine import has_words, redact
 from .models import AREAS, DECISIONS, Case, Decision, Suggestion, User, utcnow
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,8 @@ def check_note(text: str | None, area: str, consent: bool, wishes: str | None) -
         raise CaseError("text_too_short")
     if len(text) > TEXT_MAX:
         raise CaseError("text_too_long")
+    if not has_words(text):  # invisible characters or combining marks only, or no words at all
+        raise CaseError("text_no_words")
     if area not in AREAS:
         raise CaseError("bad_area")
     if wishes is not None and len(wishes) > WISHES_MAX:
@@ -79,7 +83,8 @@ def _match(matcher, text: str, top: int) -> list[Suggestion]:
 
 
 def submit_note(db: Session, matcher, user: User, text: str, area: str | None,
-                consent: bool, wishes: str | None = None, top: int = 10) -> Case:
+                consent: bool, wishes: str | None = None, top: int = 10,
+                idempotency_key: str | None = None) -> Case:
     """Redact, match and store a volunteer's note; return the new case."""
     area = normalise_area(area)
     wishes = (wishes or "").strip() or None
@@ -91,12 +96,46 @@ def submit_note(db: Session, matcher, user: User, text: str, area: str | None,
     case = Case(organisation_id=user.organisation_id, created_by_id=user.id, text=redacted,
                 area=area, organisation_wishes=redact(wishes) if wishes else None,
                 consent=True, consent_at=now, created_at=now, updated_at=now,
-                suggestions=suggestions)
+                suggestions=suggestions, idempotency_key=idempotency_key)
     db.add(case)
     db.flush()
     audit.record(db, user, "note.submit", case.public_id)
     db.commit()
     return case
+
+
+def submit_note_once(db: Session, matcher, user: User, key: str, text: str, area: str | None,
+                     consent: bool, wishes: str | None = None, top: int = 10) -> tuple[Case, bool]:
+    """Submit a note under the client's Idempotency-Key: a retry gets the first case back.
+
+    Returns:
+        (the case, True if it was created now, False if an earlier request with the key made it).
+    Raises:
+        CaseError: as submit_note, or "idempotency_key_reused" when the key's case holds another note.
+    """
+    area = normalise_area(area)
+    check_note(text, area, consent, (wishes or "").strip() or None)
+    first = _keyed_case(db, user, key)
+    if first is None:
+        try:
+            return submit_note(db, matcher, user, text, area, consent, wishes, top, idempotency_key=key), True
+        except IntegrityError:
+            # A concurrent retry with the same key stored its case first.
+            db.rollback()
+            first = _keyed_case(db, user, key)
+            if first is None:
+                raise
+    wishes = (wishes or "").strip() or None
+    if (first.text, first.area, first.organisation_wishes) != (
+            redact(text.strip()), area, redact(wishes) if wishes else None):
+        raise CaseError("idempotency_key_reused")
+    audit.record(db, user, "note.replay", first.public_id)
+    db.commit()
+    return first, False
+
+
+def _keyed_case(db: Session, user: User, key: str) -> Case | None:
+    return db.scalar(select(Case).where(Case.created_by_id == user.id, Case.idempotency_key == key))
 
 
 def get_case(db: Session, public_id: str) -> Case | None:
@@ -178,7 +217,11 @@ def outcome(case: Case) -> list[Suggestion]:
 
 def decide(db: Session, matcher, case: Case, user: User, entry_id: str, decision: str,
            reason: str | None = None) -> Decision:
-    """Confirm or reject a suggestion; an entry the engine missed is added from the corpus."""
+    """Confirm or reject a suggestion; an entry the engine missed is added from the corpus.
+
+    Atomic against a concurrent close: the case row is claimed first with a conditional UPDATE
+    (status not closed), which waits for a close in progress and fails once one has committed.
+    """
     if decision not in DECISIONS:
         raise CaseError("bad_decision")
     if case.status == "closed":
@@ -186,38 +229,64 @@ def decide(db: Session, matcher, case: Case, user: User, entry_id: str, decision
     reason = (reason or "").strip() or None
     if reason is not None and len(reason) > REASON_MAX:
         raise CaseError("reason_too_long")
-    suggestion = next((s for s in case.suggestions if s.entry_id == entry_id), None)
-    if suggestion is None:
+    entry = None
+    if not any(s.entry_id == entry_id for s in case.suggestions):
         entry = matcher.corpus.get(entry_id) if entry_id else None
         if entry is None:
             raise CaseError("unknown_entry")
+    _claim(db, case, status=_status_after_decision())
+    # Read again under the claim: a concurrent decision may have added the same entry.
+    suggestion = db.scalar(select(Suggestion).where(Suggestion.case_id == case.id,
+                                                    Suggestion.entry_id == entry_id))
+    if suggestion is None:
+        entry = entry or matcher.corpus.get(entry_id)
         suggestion = _suggestion(entry, matcher.version, origin="caseworker")
-        case.suggestions.append(suggestion)
+        suggestion.case_id = case.id
+        db.add(suggestion)
         db.flush()
     row = Decision(case_id=case.id, suggestion_id=suggestion.id, decision=decision,
                    reason=redact(reason) if reason else None, user_id=user.id)
-    case.decisions.append(row)
-    if case.status == "pending":
-        case.status = "in_review"
+    db.add(row)
     audit.record(db, user, f"case.{decision}", f"{case.public_id} {entry_id}")
     db.commit()
+    db.expire(case)  # status, suggestions and decisions as stored
     learning.learn(matcher, case, entry_id, decision)
     return row
 
 
+def _status_after_decision():
+    """SQL for the status a decision leaves: in review, from pending or in review."""
+    return case_((Case.status == "pending", "in_review"), else_=Case.status)
+
+
+def _claim(db: Session, case: Case, **values) -> None:
+    """Update the case row only if it is not closed; raise CaseError("case_closed") otherwise.
+
+    One statement does the check and the write, so two requests cannot both see "open":
+    PostgreSQL makes the second wait on the row lock and re-check, SQLite takes its write lock.
+    """
+    result = db.execute(
+        update(Case).where(Case.id == case.id, Case.status != "closed")
+        .values(updated_at=utcnow(), **values)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        db.rollback()
+        db.expire(case)
+        raise CaseError("case_closed")
+
+
 def close(db: Session, case: Case, user: User, message: str | None = None) -> Case:
-    """Close the case with an optional message to the volunteer."""
+    """Close the case with an optional message to the volunteer; exactly one close succeeds."""
     if case.status == "closed":
         raise CaseError("case_closed")
     message = (message or "").strip() or None
     if message is not None and len(message) > MESSAGE_MAX:
         raise CaseError("message_too_long")
-    case.status = "closed"
-    case.closed_at = utcnow()
-    case.closed_by_id = user.id
-    case.message = redact(message) if message else None
+    _claim(db, case, status="closed", closed_at=utcnow(), closed_by_id=user.id,
+           message=redact(message) if message else None)
     audit.record(db, user, "case.close", case.public_id)
     db.commit()
+    db.expire(case)
     return case
 
 

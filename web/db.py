@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -9,7 +11,7 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -101,7 +103,7 @@ def is_empty(engine: Engine) -> bool:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Apply migrations up to `revision`, one process at a time on PostgreSQL."""
-    with engine.begin() as connection:
+    with _migration_connection(engine) as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
                                {"key": _PG_MIGRATION_LOCK})
@@ -110,8 +112,36 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 def downgrade(engine: Engine, revision: str = "base") -> None:
     """Undo migrations down to `revision` (used by tests and by hand)."""
-    with engine.begin() as connection:
+    with _migration_connection(engine) as connection:
         command.downgrade(_alembic_config(connection), revision)
+
+
+@contextmanager
+def _migration_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection in one transaction for migrations; on SQLite with foreign keys off meanwhile.
+
+    SQLite alters a table by copying it and dropping the old one, and with foreign keys on
+    that drop deletes every dependent row (ON DELETE CASCADE): a case's suggestions and
+    decisions would be lost. The keys are checked before the commit instead.
+    """
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Only outside a transaction does SQLite accept the change.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+            if connection.exec_driver_sql("PRAGMA foreign_keys").scalar():
+                raise RuntimeError("could not switch off SQLite foreign keys for the migration")
+            connection.commit()
+        try:
+            with connection.begin():
+                yield connection
+                if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
+                    raise RuntimeError("the migration left rows whose foreign keys point nowhere")
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 def upgrade_if_empty(engine: Engine) -> str:

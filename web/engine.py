@@ -42,7 +42,18 @@ def get_matcher():
 
 
 def redact(text: str) -> str:
-    """Replace CPR numbers, phone numbers and e-mail addresses with placeholders."""
-    from matcher.redact import redact as engine_redact
+    """Replace CPR numbers, phone numbers and e-mail addresses with placeholders.
 
-    return engine_redact(text)
+    Invisible format characters go first: "120345\u200b-1234" is a CPR number to the reader.
+    """
+    from matcher.redact import redact as engine_redact
+    from matcher.text import drop_invisible
+
+    return engine_redact(drop_invisible(text))
+
+
+def has_words(text: str) -> bool:
+    """Say whether a note holds a few words once invisible characters and stray marks are gone."""
+    from matcher.text import has_words as engine_has_words
+
+    return engine_has_words(text)

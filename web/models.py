@@ -13,6 +13,9 @@ ROLES = ("volunteer", "caseworker", "admin")
 AREAS = ("ældre", "flygtning", "andet")
 STATUSES = ("pending", "in_review", "closed")
 DECISIONS = ("confirm", "reject")
+IDEMPOTENCY_KEY_MAX = 255
+CLOSED_AT_AGREES = ("(status = 'closed' AND closed_at IS NOT NULL) "
+                    "OR (status <> 'closed' AND closed_at IS NULL)")
 # Crockford's base32 without I, L, O, U: easy to read aloud and to type on a phone.
 _REF_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -96,7 +99,11 @@ class Case(Base):
 
     __tablename__ = "cases"
     __table_args__ = (CheckConstraint(_one_of("status", STATUSES), name="status"),
-                      CheckConstraint(_one_of("area", AREAS), name="area"))
+                      CheckConstraint(_one_of("area", AREAS), name="area"),
+                      # A closed case has its closing time, and only a closed case has one.
+                      CheckConstraint(CLOSED_AT_AGREES, name="closed_at"),
+                      # A retried submission finds its first case (POST /api/v1/notes).
+                      UniqueConstraint("created_by_id", "idempotency_key"))
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(24), unique=True, default=new_public_id)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
@@ -112,6 +119,7 @@ class Case(Base):
     closed_at: Mapped[datetime | None]
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     message: Mapped[str | None] = mapped_column(Text)
+    idempotency_key: Mapped[str | None] = mapped_column(String(IDEMPOTENCY_KEY_MAX))
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")
     suggestions: Mapped[list[Suggestion]] = relationship(

@@ -36,7 +36,8 @@ def new_note():
             error = exc.code
         else:
             return redirect(url_for("volunteer.receipt", public_id=case.public_id))
-    return render_template("volunteer/new_note.html", form=form, error=error)
+    status = 400 if error else 200
+    return render_template("volunteer/new_note.html", form=form, error=error), status
 
 
 @bp.route("/notes/<public_id>/receipt")

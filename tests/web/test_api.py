@@ -152,7 +152,7 @@ def test_rules_search(client, cw, matcher):
     word = matcher.corpus.entries[0].title.split()[0]
     items = client.get(f"/api/v1/rules?q={word}", headers=cw).get_json()["items"]
     assert items and set(items[0]) >= {"id", "kind", "law", "section", "title", "source_url"}
-    two = client.get("/api/v1/rules?q=hjælp&limit=2", headers=cw).get_json()["items"]
+    two = client.get("/api/v1/rules?q=hj%C3%A6lp&limit=2", headers=cw).get_json()["items"]
     assert len(two) == 2
     assert client.get("/api/v1/rules", headers=cw).status_code == 400
     assert client.get("/api/v1/rules?q=a&limit=0", headers=cw).status_code == 400

@@ -70,7 +70,7 @@ API = [
      "api.decide", dict(anon=401, vol=403, other=403, cw=201, adm=403)),
     ("POST", "/api/v1/cases/{case}/close", {}, "api.close",
      dict(anon=401, vol=403, other=403, cw=200, adm=403)),
-    ("GET", "/api/v1/rules?q=hjælp", None, "api.rules",
+    ("GET", "/api/v1/rules?q=hj%C3%A6lp", None, "api.rules",
      dict(anon=401, vol=403, other=403, cw=200, adm=403)),
     ("GET", "/healthz", None, "api.healthz", dict.fromkeys(ROLES, 200)),
     ("GET", "/openapi.json", None, "api.openapi", dict.fromkeys(ROLES, 200)),
