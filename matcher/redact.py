@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from .names import pseudonymise
+
 CPR = "[CPR]"
 PHONE = "[TELEFON]"
 EMAIL = "[EMAIL]"
@@ -37,4 +39,5 @@ def redact(text: str) -> str:
     text = _EMAIL.sub(EMAIL, text)
     text = _CPR.sub(CPR, text)
     text = _TEN_DIGITS.sub(CPR, text)
-    return _PHONE.sub(PHONE, text)
+    text = _PHONE.sub(PHONE, text)
+    return pseudonymise(text)  # person names become [NAVN n] (matcher/names.py)
