@@ -33,7 +33,8 @@ MIN_CLASS = {"denmark": 1, "norway": 3, "sweden": 3, "iceland": 5, "ukraine": 1,
 # Ukrainian national transliteration (Cabinet of Ministers resolution 55 of 2010), word-internal forms.
 _UK = dict(zip("абвгґдежзиіїйклмнопрстуфхцчшщьюяєʼ'",
                ["a", "b", "v", "h", "g", "d", "e", "zh", "z", "y", "i", "i", "i", "k", "l", "m", "n", "o",
-                "p", "r", "s", "t", "u", "f", "kh", "ts", "ch", "sh", "shch", "", "iu", "ia", "ie", "", ""]))
+                "p", "r", "s", "t", "u", "f", "kh", "ts", "ch", "sh", "shch", "", "iu", "ia", "ie", "", ""],
+               strict=True))
 _UK_FIRST = {"є": "ye", "ї": "yi", "й": "y", "ю": "yu", "я": "ya"}
 
 
@@ -41,7 +42,7 @@ def ukrainian_latin(name: str) -> str:
     """A Cyrillic Ukrainian name in the official Latin spelling ("Олена" -> "Olena")."""
     low = name.lower()
     out = [(_UK_FIRST if i == 0 else _UK).get(ch, _UK.get(ch, ch)) for i, ch in enumerate(low)]
-    return "".join(out).replace("zgh", "zgh").capitalize()
+    return "".join(out).capitalize()
 
 
 def nam_dict_names(path: Path) -> set[str]:
