@@ -41,8 +41,10 @@ def new_note():
 
 @bp.route("/notes/<public_id>/receipt")
 def receipt(public_id: str):
-    """Confirm the submission and show the case reference."""
-    return render_template("volunteer/receipt.html", case=get_own_case(public_id))
+    """Confirm the submission and show the case reference and the text as it was stored."""
+    case = get_own_case(public_id)
+    cases.record_view(db.session(), current_user, "note.receipt", case)
+    return render_template("volunteer/receipt.html", case=case)
 
 
 @bp.route("/notes")
