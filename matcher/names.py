@@ -31,7 +31,7 @@ _AGE_AFTER = re.compile(r"^(?:'s|s)?\s*\(\s*\d{1,3}\s*(?:år)?\s*[,)]|^\s*,\s*\d
                         r"|^\s+(?:er|på|is)\s+\d{2,3}\b(?!\s*(?:kr|%|timer|kg|dage|uger|min))")
 
 #: Words after which the next word is a person: honorifics (kept before the placeholder).
-HONORIFICS = frozenset("fru frue hr herr dr doktor frk frøken mr mrs ms miss mister".split())
+HONORIFICS = frozenset("fru frue hr herr dr doktor frk frøken mr mrs ms miss mister frau".split())
 #: Relations and verbs of meeting after which a word is a person's name ("naboen Kaj", "besøgte aage").
 RELATIONS = frozenset("""
     nabo naboen naboens naboerne genbo genboen datter datteren datterens døtrene søn sønnen sønnens
@@ -46,7 +46,10 @@ RELATIONS = frozenset("""
     besøgte besøger besøg hos ringede ringer ring snakkede snakker talte taler mødte møder hjalp
     hjælper hilste kørte fulgte
     neighbour neighbor daughter son husband wife grandson granddaughter grandchild mother father
-    brother sister friend visited visiting met called phoned helped""".split())
+    brother sister friend visited visiting met called phoned helped
+    hedder named""".split())
+# "det er lone fra ældresagen", "it's Tom": a volunteer introducing themselves or someone.
+_INTRODUCTIONS = {("det", "er"), ("jeg", "er"), ("this", "is"), ("it's", ""), ("i'm", "")}
 # Words that make the word after them a place, not a person ("bor i Vodskov", "from Eritrea").
 _PLACE_BEFORE = frozenset("i fra til ved nær mod omkring syd nord øst vest in from to at near".split())
 # Relation words that are also used before nouns; a lower-case common word after them stays.
@@ -96,6 +99,7 @@ class _Token:
     initial: bool  # first word of a sentence
     kept: bool = False  # a place, organisation or law
     phrase: bool = False  # part of a kept name of several words ("Aalborg Øst")
+    plain: bool = False  # a lower-case common word that is no name: only an honorific changes that
     name: bool = False
 
 
@@ -113,7 +117,7 @@ def _tokens(text: str, lex: Lexicon) -> list[_Token]:
     out: list[_Token] = []
     for m in _TOKEN.finditer(text):
         before = text[max(0, m.start() - 12): m.start()]
-        initial = not text[: m.start()].strip(" \t\"'“”«»([-") or (
+        initial = not out and not text[: m.start()].strip(" \t\"'“”«»([-\0") or (
             bool(_SENTENCE_END.search(before)) and not _ABBREV_END.search(before))
         base, suffix = _base(m.group(), lex)
         out.append(_Token(m.start(), m.end(), m.group(), m.group().lower(), base, suffix, initial))
@@ -123,6 +127,7 @@ def _tokens(text: str, lex: Lexicon) -> list[_Token]:
                 for t in out[i: i + len(phrase)]:
                     t.kept = t.phrase = True
                 break
+        tok.plain = tok.text.islower() and tok.low in lex.common and tok.base not in lex.names
         bare = re.sub(r"['’]s?$", "", tok.low)
         if tok.low in lex.keep or tok.base in lex.keep or bare in lex.keep or _is_law(tok.low) \
                 or _PLACE_ENDING.search(tok.low) and tok.base not in lex.names:
@@ -154,7 +159,9 @@ def _context(text: str, toks: list[_Token], i: int, placeholders: list[tuple[int
     prev = toks[i - 1] if i > 0 else None
     between = text[prev.end: tok.start] if prev else text[: tok.start]
     prev_is_honorific = prev is not None and prev.low in HONORIFICS and re.fullmatch(r"\.?\s+", between)
-    prev_is_relation = prev is not None and prev.low in RELATIONS and re.fullmatch(r",?\s+", between)
+    prev_is_relation = prev is not None and re.fullmatch(r",?\s+", between) and (
+        prev.low in RELATIONS or (toks[i - 2].low if i > 1 else "", prev.low) in _INTRODUCTIONS
+        or (prev.low, "") in _INTRODUCTIONS)
     after_placeholder = any(e <= tok.start and re.fullmatch(r"\s*(?:og|and|,)\s*", text[e: tok.start])
                             for _, e in placeholders if tok.start - e < 6)
     age_after = bool(_AGE_AFTER.match(text[tok.end: tok.end + 24]))
@@ -177,7 +184,7 @@ def _decide(text: str, toks: list[_Token], lex: Lexicon, placeholders, german: b
     """One pass over the tokens; True if a token became a name."""
     changed = False
     for i, tok in enumerate(toks):
-        if tok.name or len(tok.text) < 2:
+        if tok.name or len(tok.text) < 2 or tok.plain and not (i and toks[i - 1].low in HONORIFICS):
             continue
         word = tok.text
         if tok.low in HONORIFICS or tok.low in RELATIONS and not _capitalised(word):
@@ -211,7 +218,7 @@ def _decide(text: str, toks: list[_Token], lex: Lexicon, placeholders, german: b
             if common:
                 is_name = listed and (strong or weak) and len(word) > 1 and _lower_name_in_context(toks, i, lex)
             else:
-                is_name = len(word) > 2 and (listed or weak and strong or weak and _looks_like_name(word))
+                is_name = len(word) > 2 and (listed or honorific or weak and strong or weak and _looks_like_name(word))
         else:
             is_name = False
         if is_name:
@@ -221,7 +228,8 @@ def _decide(text: str, toks: list[_Token], lex: Lexicon, placeholders, german: b
 
 
 # Words that follow a name and never a noun phrase's first word: "datteren bo kommer", "Bo ringede".
-_AFTER_NAME = frozenset("""og i idag igen der som om er har var kl på kommer kom ringer ringede bor boede siger sagde
+_AFTER_NAME = frozenset("""og i idag igen der som om er har var kl på fra from kommer kom ringer ringede bor boede
+    siger sagde
     fortæller fortalte hedder vil ville skal skulle kan kunne hjælper hjalp får fik går gik mener synes tror ved
     is has was says said lives called came wants will""".split())
 # Function words that some name lists hold ("Man", "Alle", "Mine"): never a name.

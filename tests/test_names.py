@@ -150,11 +150,12 @@ def test_a_broken_labelled_set_is_refused(tmp_path):
 
 
 def test_a_long_note_takes_milliseconds():
+    """A note of the longest kind the form takes (5,000 characters); generous for a loaded machine."""
     note = " ".join(_sentences())[:5000]
     pseudonymise(note)
     start = time.perf_counter()
     pseudonymise(note)
-    assert time.perf_counter() - start < 0.25
+    assert time.perf_counter() - start < 0.5
 
 
 def test_names_eval_prints_each_part_of_the_set():
