@@ -206,12 +206,12 @@ def _decide(text: str, toks: list[_Token], lex: Lexicon, placeholders, german: b
             elif not tok.initial:
                 if listed:
                     is_name = not after_place_word or strong
-                elif german or common and not strong:
+                elif (german or common) and not strong:
                     is_name = False
                 else:
                     is_name = strong or weak or not after_place_word
             elif listed and not common:
-                is_name = True
+                is_name = not german or strong  # German starts sentences with nouns that are also names
             else:
                 is_name = strong or (weak and not common) or listed and _verb_follows(toks, i)
         elif word.islower():
