@@ -14,7 +14,7 @@ from matcher.names import pseudonymise
 from matcher.redact import redact
 from matcher.settings import PROJECT_ROOT
 
-from .test_text import test_stated_age
+from . import test_text
 
 NAMES_SET = PROJECT_ROOT / "eval" / "names.jsonl"
 
@@ -123,7 +123,7 @@ def test_ages_are_read_from_a_pseudonymised_note(text, age):
 
 def test_the_age_table_reads_the_same_after_redaction():
     """Every case of the age table in test_text.py gives the same age once names are gone."""
-    for mark in test_stated_age.pytestmark:
+    for mark in test_text.test_stated_age.pytestmark:
         if mark.name == "parametrize":
             for text, age in mark.args[1]:
                 assert stated_age(redact(text)) == age, text
