@@ -181,3 +181,13 @@ def test_names_eval_refuses_a_missing_or_broken_file(tmp_path):
     broken.write_text("not json\n", encoding="utf-8")
     r = CliRunner().invoke(main, ["names", "eval", "--file", str(broken)])
     assert r.exit_code == 1 and "broken.jsonl:1" in r.output
+
+
+def test_placeholders_give_the_retrievers_nothing_to_match():
+    """'navn' is a word of the corpus: a note full of [NAVN n] must not match on it."""
+    from matcher.names import without_names
+    from matcher.text import tokenize
+
+    assert "navn" not in tokenize("Fru [NAVN 1] (88) og [NAVN 2] har brug for hjælp")
+    assert "navn" in tokenize("hun har skiftet navn")
+    assert without_names("Fru [NAVN 1] (88) ringede. [NAVN 2] er syg.") == "Fru (88) ringede. er syg."
