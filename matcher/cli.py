@@ -239,5 +239,32 @@ def redact_eval(path: Path | None, markdown: bool) -> None:
     click.echo(report(evaluate(cases), markdown=markdown))
 
 
+@main.group()
+def names() -> None:
+    """Pseudonymisation of person names."""
+
+
+@names.command("eval")
+@click.option("--split", type=click.Choice(["dev", "holdout", "all"]), help="One part of the set (default: each).")
+@click.option("--file", "path", type=click.Path(path_type=Path), help="Labelled sentences (default: eval/names.jsonl).")
+@click.option("--markdown", is_flag=True, help="Print the table as Markdown (for docs/EVAL.md).")
+@click.option("--misses", is_flag=True, help="Also print each sentence the pseudonymisation gets wrong.")
+def names_eval(split: str | None, path: Path | None, markdown: bool, misses: bool) -> None:
+    """Precision and recall of name removal, and the share of other words removed."""
+    from .name_eval import load_name_sentences, misses as wrong, report
+
+    path = path or _settings().rules_dir.parent / "eval" / "names.jsonl"
+    try:
+        sentences = load_name_sentences(path)
+    except FileNotFoundError:
+        raise click.ClickException(f"no labelled sentences at {path}; pass --file") from None
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(report(sentences, [split] if split else ["dev", "holdout", "all"], markdown=markdown))
+    if misses:
+        for line in wrong([s for s in sentences if split in (None, "all", s.split)]):
+            click.echo(line)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import re
 
+# A name as the note has it, or its placeholder once names are pseudonymised ("[NAVN 1]").
+_NAME = r"(?:\[NAVN(?: \d+)?\]|\b[^\W\d]+)"
+
 #: Folkepensionsalderen for people reaching it in 2026-2030 (PL § 1 a); ÆL starts there.
 PENSION_AGE = 67
 
@@ -21,14 +24,14 @@ _AGE_PATTERNS = [
     (re.compile(r"\bin (?:his|her|their) (?:early |late |mid-)?(\d)0s\b", re.I), 10),
     # "Poul (86)", "Mr. Jensen (79)": the usual way to write an age after a name
     (re.compile(r"\(\s*(\d{2,3})\s*(?:år)?\s*[,)]"), 1),
-    # "Fru Pedersen 83", "hr nielsen 90"
-    (re.compile(r"\b(?:fru|hr|mr|mrs|ms)\.?\s+\w+\s+(\d{2,3})\b(?!\s*(?:kr|%|,-))", re.I), 1),
+    # "Fru Pedersen 83", "hr nielsen 90", "Fru [NAVN 2] 83"
+    (re.compile(r"\b(?:fru|hr|mr|mrs|ms)\.?\s+" + _NAME + r"\s+(\d{2,3})\b(?!\s*(?:kr|%|,-))", re.I), 1),
     # "Fru Olesen er 80 og", "she's 81"
     (re.compile(r"\b(?:er|is|ist|'s)\s+" + _ABOUT + r"(\d{2,3})\b(?=\s*(?:og|and|und|,|\.|$|nu|now))", re.I), 1),
 ]
 # "irma 77 er faldet": a bare number after a word and before a verb; only an old age counts,
 # since clock times and counts look the same ("kl 10 er").
-_LOOSE_AGE = re.compile(r"\b[^\W\d]+\s+(\d{2})\s+(?:er|har|bor|kan|skal|var|is|has|lives|was|i dag|idag|today)\b", re.I)
+_LOOSE_AGE = re.compile(_NAME + r"\s+(\d{2})\s+(?:er|har|bor|kan|skal|var|is|has|lives|was|i dag|idag|today)\b", re.I)
 _LOOSE_MIN = 60
 _CHILD = re.compile(
     r"\b(barn|børn|børnene|barnet|søn|sønnen|dreng\w*|pige\w*|baby|spædbarn|teenager|skolen|skole|"

@@ -18,6 +18,7 @@ from .feedback import Example, Feedback
 from .fusion import display_score, rrf_fusion, zscore_fusion
 from .index_build import build_index, expected_manifest, index_folder, keyword_document
 from .keyword_index import KeywordIndex
+from .names import without_names
 from .redact import redact
 from .settings import Settings
 from .text import MAX_SENTENCE_CHARS, sentences
@@ -142,7 +143,7 @@ class Matcher:
         top = self.settings.top if top is None else top
         on = on or dt.date.today()
         sents = note_sentences(clean)
-        q = self.encoder.encode_queries(sents)
+        q = self.encoder.encode_queries([without_names(s) for s in sents])
 
         st = self.settings
         weights = weights or self.default_weights

@@ -14,6 +14,7 @@ from typing import Iterable, Mapping
 import numpy as np
 
 from .encoders import Encoder
+from .names import without_names
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ class Feedback:
         if not known:
             return 0
         confirmed = [e for e in known if e.confirmed][-self._max_examples:] if self._max_examples > 0 else []
-        new_vecs = self._encoder.encode_queries([e.text for e in confirmed]) if confirmed else None
+        new_vecs = self._encoder.encode_queries([without_names(e.text) for e in confirmed]) if confirmed else None
         with self._write:
             vecs, owners, conf, rej = self._state
             conf, rej = conf.copy(), rej.copy()

@@ -21,6 +21,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Callable, Iterator, NamedTuple
 
+from .names import pseudonymise
+
 CPR = "[CPR]"
 PHONE = "[TELEFON]"
 EMAIL = "[EMAIL]"
@@ -479,7 +481,7 @@ def redact_identifiers(text: str) -> str:
 
 
 # The steps of redaction, in order; each takes and returns text and must be idempotent.
-STEPS: list[Callable[[str], str]] = [redact_identifiers]
+STEPS: list[Callable[[str], str]] = [redact_identifiers, pseudonymise]  # names last (matcher/names.py)
 
 
 def redact(text: str) -> str:

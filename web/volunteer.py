@@ -42,7 +42,7 @@ def new_note():
 
 @bp.route("/notes/<public_id>/receipt")
 def receipt(public_id: str):
-    """Confirm the submission and show the case reference."""
+    """Confirm the submission and show the case reference and the text as it was stored."""
     case = get_own_case(public_id)
     # Audited like a read: the receipt is where the volunteer checks what was stored.
     cases.record_view(db.session(), current_user, "note.receipt", case)

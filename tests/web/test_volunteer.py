@@ -22,6 +22,46 @@ def test_form_is_accessible(client, auth):
     assert "js/note.js" in page
 
 
+@pytest.mark.parametrize("lang,needles", [
+    ("da", ["Navne på personer, CPR-numre, telefonnumre og e-mailadresser bliver fjernet automatisk",
+            "Når du sender, fjernes navne og numre", "[NAVN 1]", "[TELEFON]"]),
+    ("en", ["Names of people, CPR numbers, phone numbers and e-mail addresses are removed automatically",
+            "When you send, names and numbers are removed", "[NAVN 1]", "[TELEFON]"]),
+])
+def test_form_says_before_sending_that_names_and_numbers_are_removed(client, auth, lang, needles):
+    """The notice stands above the send button, in the page's language."""
+    client.post("/language", data={"lang": lang})
+    auth.login("vol")
+    page = client.get("/volunteer/notes/new").get_data(as_text=True)
+    start = page.index('id="removal-notice"')
+    notice = page[start: page.index('<button type="submit" class="primary"', start)]
+    for needle in needles:
+        assert needle in page
+    assert "[NAVN 2]" in notice and 'aria-describedby="removal-notice"' in page
+
+
+def test_receipt_shows_the_text_as_it_was_stored(app, client, auth):
+    """Names and numbers are gone from the receipt, which shows exactly what is stored; reading it is audited."""
+    from sqlalchemy import select
+
+    from web.models import AuditEvent
+
+    auth.login("vol")
+    text = ("Besøgte fru Jensen (88) i Vejgaard i dag. Hendes datter Susanne ringer fra 22 33 44 55. "
+            "Fru Jensen kan ikke selv komme i bad.")
+    response = client.post("/volunteer/notes/new", data={**FORM, "text": text}, follow_redirects=True)
+    page = response.get_data(as_text=True)
+    with app.app_context():
+        [case] = cases.organisation_cases(db.session(), user(app, "vol"))
+        stored = case.text
+        actions = [e.action for e in db.session().scalars(select(AuditEvent)) if e.target == case.public_id]
+    assert stored == ("Besøgte fru [NAVN 1] (88) i Vejgaard i dag. Hendes datter [NAVN 2] ringer fra [TELEFON]. "
+                      "Fru [NAVN 1] kan ikke selv komme i bad.")
+    assert 'id="stored-text">' + stored + "</div>" in page
+    assert "Jensen" not in page and "Susanne" not in page and "22 33 44 55" not in page
+    assert "Sådan er henvendelsen gemt" in page and "note.receipt" in actions
+
+
 def test_submit_shows_a_receipt_with_the_reference(app, client, auth):
     """A valid note is stored and the receipt names its reference."""
     auth.login("vol")
