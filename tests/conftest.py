@@ -35,16 +35,16 @@ TINY_RULES = {
             source_url: https://www.retsinformation.dk/eli/lta/2024/1089
             valid_from: 2019-07-01
             valid_to: 2025-06-30
-            successor: ael-6
+            successor: ael-4
     """,
     "ael.yaml": """
         entries:
-          - id: ael-6
+          - id: ael-4
             kind: rule
             law: ÆL
-            section: "§ 6"
-            title: Forebyggende hjemmebesøg
-            summary: Kommunen tilbyder besøg hos ældre for at forebygge ensomhed og tab af funktionsevne.
+            section: "§ 4"
+            title: Opsøgende forebyggelse og hjemmebesøg
+            summary: Kommunen tilbyder opsøgende besøg hos ældre for at forebygge ensomhed og tab af funktionsevne.
             applies_to: {groups: [ældre], pension_age: above}
             situations: [ensom ældre dame der ikke kommer ud, besøg fra kommunen til de gamle]
             source_url: https://www.retsinformation.dk/eli/lta/2024/1651

@@ -91,8 +91,8 @@ BROKEN = [
     ("source_url: https://www.retsinformation.dk/eli/lta/2025/1089", "source_url: http://example.com",
      "field 'source_url'"),
     ("title: Personlig og praktisk hjælp\n    summary", "summary", "field 'title'"),
-    ("successor: ael-6", "successor: ael-99", "field 'successor'"),
-    ("successor: ael-6", "successor: ael-6\n    companions: [ael-66]", "sel.yaml: entry 'sel-79a': field 'companions'"),
+    ("successor: ael-4", "successor: ael-99", "field 'successor'"),
+    ("successor: ael-4", "successor: ael-4\n    companions: [ael-66]", "sel.yaml: entry 'sel-79a': field 'companions'"),
     ("kind: rule\n    law: SEL", "kind: regel\n    law: SEL", "field 'kind'"),
 ]
 
@@ -110,7 +110,7 @@ def test_broken_entry_stops_the_load_naming_file_entry_and_field(tmp_path, old, 
 
 def test_duplicate_id_across_files_is_refused(tmp_path):
     files = dict(TINY_RULES, **{"more.yaml": TINY_RULES["ael.yaml"]})
-    with pytest.raises(CorpusError, match="ael-6.*already used in ael.yaml"):
+    with pytest.raises(CorpusError, match="ael-4.*already used in ael.yaml"):
         load_corpus(write_rules(tmp_path / "rules", files))
 
 
@@ -135,3 +135,16 @@ def test_law_codes_match_the_documented_table():
     doc = (PROJECT_ROOT / "docs" / "LAW_CODES.md").read_text(encoding="utf-8")
     documented = set(re.findall(r"^\| `([A-ZÆØÅ]{2,4})` \|", doc, flags=re.M))
     assert documented == set(LAW_CODES)
+
+
+def test_sel_and_ael_entries_record_the_act_and_key_terms_they_were_checked_against(corpus):
+    for r in corpus.rules:
+        if r.law in ("SEL", "ÆL"):
+            assert r.checked_against and r.key_terms, f"{r.id}: no checked_against or key_terms"
+
+
+def test_provisions_moved_to_aeldreloven_name_the_section_that_took_over(corpus):
+    # SEL § 79 a (visits at fixed ages) has no ÆL twin: the general outreach duty of ÆL § 4 took over,
+    # not ÆL § 6 (general activity offers); SEL chapter 23 moved section for section to ÆL §§ 23-26.
+    moved = {r.id: corpus.get(r.successor).citation for r in corpus.rules if r.law == "SEL" and r.successor}
+    assert moved == {"sel-79a": "ÆL § 4", "sel-119": "ÆL § 23", "sel-122": "ÆL § 26"}

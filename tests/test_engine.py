@@ -55,9 +55,9 @@ def test_repealed_provision_is_only_suggested_while_in_force(tiny_rules, tmp_pat
     m = Matcher.load(Settings.from_env({}, rules_dir=tiny_rules, index_dir=tmp_path / "i", encoder="hashing"))
     note = "En ensom ældre dame der ikke kommer ud. Besøg fra kommunen ville hjælpe."
     today = [s.id for s in m.match(note)]
-    assert "sel-79a" not in today and "ael-6" in today
+    assert "sel-79a" not in today and "ael-4" in today
     assert "sel-79a" in [s.id for s in m.match(note, on=dt.date(2024, 6, 1))]
-    assert "ael-6" not in [s.id for s in m.match(note, on=dt.date(2024, 6, 1))]
+    assert "ael-4" not in [s.id for s in m.match(note, on=dt.date(2024, 6, 1))]
 
 
 def test_a_stated_age_prefers_the_law_for_that_age(tiny_rules, tmp_path):
@@ -65,8 +65,8 @@ def test_a_stated_age_prefers_the_law_for_that_age(tiny_rules, tmp_path):
     young = m.match("Hun er 45 år og kan ikke selv komme i bad. Hun er ensom og kommer ikke ud.")
     old = m.match("Hun er 88 år og kan ikke selv komme i bad. Hun er ensom og kommer ikke ud.")
     rank = lambda sugs, i: [s.id for s in sugs].index(i)  # noqa: E731
-    assert rank(old, "ael-6") < rank(old, "sel-83")
-    assert rank(young, "sel-83") < rank(young, "ael-6")
+    assert rank(old, "ael-4") < rank(old, "sel-83")
+    assert rank(young, "sel-83") < rank(young, "ael-4")
 
 
 def test_links_lift_a_companion_and_a_services_legal_basis():
@@ -97,13 +97,13 @@ def test_a_rule_that_fits_brings_its_companions(tmp_path):
     from .conftest import TINY_RULES, write_rules
 
     day = "            valid_from: 2025-07-01\n"
-    sel = TINY_RULES["sel.yaml"].replace(day, day + "            companions: [ael-6]\n", 1)
+    sel = TINY_RULES["sel.yaml"].replace(day, day + "            companions: [ael-4]\n", 1)
     rules = write_rules(tmp_path / "rules", dict(TINY_RULES, **{"sel.yaml": sel}))
     note = "Han kan ikke selv komme i bad, og rengøringen bliver ikke gjort."
     score = lambda margin: next(  # noqa: E731
         s.score for s in Matcher.load(Settings.from_env(
             {}, rules_dir=rules, index_dir=tmp_path / "i", encoder="hashing", link_margin=margin)).match(note)
-        if s.id == "ael-6")
+        if s.id == "ael-4")
     assert score(0.3) > score(-1)
 
 

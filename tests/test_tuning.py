@@ -16,7 +16,7 @@ from matcher.tuning import TuningParams, load_tuned, training_batches, tuned_fol
 
 def test_batches_pair_documents_of_one_entry_and_hold_each_entry_once(tiny_rules):
     corpus = load_corpus(tiny_rules)
-    live = [e for e in corpus.entries if e.id != "sel-79a"]  # repealed: it repeats ael-6's situations
+    live = [e for e in corpus.entries if e.id != "sel-79a"]  # repealed: it repeats ael-4's situations
     owner = {d: e.id for e in live for d in entry_documents(e)}
     batches = training_batches(corpus, batch_size=4, rng=random.Random(1))
     anchors = [a for batch in batches for a, _ in batch]
