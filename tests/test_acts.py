@@ -7,9 +7,12 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from matcher.acts import ActError, act_file_name, import_act, load_acts, write_act
+from matcher import Matcher, Settings
+from matcher.acts import act_file_name, enacted_text, import_act, load_acts, write_act
 from matcher.cli import main
 from matcher.corpus import LAW_CODES, load_corpus
+from matcher.dense_index import IndexMismatch
+from matcher.index_build import entry_documents
 from matcher.lint import check_against_acts
 
 from .conftest import RULES_DIR, TINY_RULES, write_rules
@@ -248,3 +251,41 @@ def test_check_fails_without_the_act_of_a_cited_law(tmp_path):
     (folder / "acts" / "ael.json").unlink()
     r = check(folder)
     assert r.exit_code == 1 and "ael-6: no act of ÆL in rules/acts/" in r.output
+
+
+# ---------------------------------------------------------------- the text for the case page and the index
+
+
+def test_the_stk_a_rule_rests_on_is_the_one_holding_its_key_terms(tmp_path):
+    acts = load_acts(write_tiny_acts(tmp_path / "acts"))
+    law = enacted_text(acts, "SEL", "§ 83", ["FOLKEPENSIONSALDEREN"])
+    assert (law.act, law.eli, law.label, law.relevant) == (
+        "LBK nr. 1129 af 2025", "https://www.retsinformation.dk/eli/lta/2025/1129", "§ 83", (2,))
+    assert enacted_text(acts, "SEL", "§ 83").relevant == ()  # no key terms: the whole section
+    assert enacted_text(acts, "SEL", "§ 79 a").repealed
+    assert enacted_text(acts, "SEL", "§ 84") is None and enacted_text(acts, "LAS", "§ 11") is None
+
+
+def test_a_matcher_serves_each_rules_enacted_text(tmp_path):
+    folder = tiny_corpus(tmp_path)
+    m = Matcher.load(Settings.from_env({}, rules_dir=folder, index_dir=tmp_path / "idx", encoder="hashing"))
+    law = m.enacted("sel-83")
+    assert law.citation == "SEL § 83" and law.relevant == (1,)  # "personlig hjælp" is in stk. 1
+    assert m.enacted("aalborg-madservice") is None and m.enacted("no-such-entry") is None
+
+
+def test_enacted_text_as_one_more_document_is_a_setting_that_rebuilds_the_index(tmp_path):
+    folder = tiny_corpus(tmp_path)
+    plain = Settings.from_env({}, rules_dir=folder, index_dir=tmp_path / "idx", encoder="hashing")
+    base = Matcher.load(plain).dense.manifest
+    assert base["act_documents"] is None
+    with_acts = Matcher.load(plain.replace(act_documents=True)).dense.manifest
+    # sel-83 and ael-6 have a live section on file; sel-79a's is repealed and services have none
+    assert with_acts["documents"] == base["documents"] + 2 and len(with_acts["act_documents"]) == 64
+    corpus, acts = load_corpus(folder), load_acts(folder / "acts")
+    docs = entry_documents(corpus.get("sel-83"), acts)
+    assert docs[:-1] == entry_documents(corpus.get("sel-83")) and docs[-1].startswith("§ 83. Kommunalbestyrelsen skal")
+    assert "Stk. 2. Tilbuddene gives" in docs[-1]
+    (folder / "acts" / "sel.json").write_text((folder / "acts" / "sel.json").read_text().replace("pleje og", "omsorg og"))
+    with pytest.raises(IndexMismatch, match="act_documents"):
+        Matcher.load(plain.replace(act_documents=True), rebuild=False)
