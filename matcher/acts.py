@@ -347,7 +347,7 @@ def _text(e: ET.Element) -> str:
 
 def _paragraf(p: ET.Element, chapter: Optional[str]) -> Optional[Section]:
     head = p.find("Explicatus")
-    m = _LABEL.match(clean(head.text or "") + " ") if head is not None else None
+    m = _LABEL.match(clean("".join(head.itertext())) + " ") if head is not None else None
     if not m:
         return None
     stk = [clean(" ".join(_text(c) for c in s if c.tag != "Explicatus")) for s in p.findall("Stk")]
@@ -384,7 +384,7 @@ def _from_xml(raw: bytes, law: Optional[str]) -> dict:
                 continue  # commencement of amending acts, annexes, footnotes: not the act's sections
             if c.tag == "Kapitel":
                 head = c.find("Explicatus")
-                m = re.search(r"(\d+\s*[a-z]?)", head.text or "") if head is not None else None
+                m = re.search(r"(\d+\s*[a-z]?)", "".join(head.itertext())) if head is not None else None
                 walk(c, m[1].replace(" ", "") if m else chapter)
             elif c.tag == "Paragraf":
                 s = _paragraf(c, chapter)
