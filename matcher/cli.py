@@ -171,7 +171,10 @@ def acts_import(file: Path, law: str | None, repository: str | None, repo_path: 
         act = import_act(file, law=law, source=source)
     except ActError as exc:
         raise click.ClickException(f"{exc}; give a retsinformation.dk XML file or its JSON export") from None
-    path = write_act(act, folder)
+    try:
+        path = write_act(act, folder)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {folder}: {exc.strerror}; choose a writable --acts-dir") from None
     repealed = sum(s.repealed for s in act.sections)
     click.echo(f"wrote {path}: {act.law} {act.citation} ({act.date}), {len(act.sections)} sections, "
                f"{repealed} of them repealed")
