@@ -62,7 +62,7 @@ class Settings:
     act_documents: bool = _setting(
         False,
         "Embed each rule's enacted text (rules/acts/) as one more document of the entry "
-        "(docs/EVAL.md has the measurement).",
+        "(off: it did not help on dev, docs/EVAL.md).",
     )
     rules_check_strict: bool = _setting(
         False,
