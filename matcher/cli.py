@@ -90,18 +90,38 @@ def rules() -> None:
 
 @rules.command("check")
 @click.option("--rules-dir", type=click.Path(path_type=Path), help="Corpus folder (default: rules/).")
-def rules_check(rules_dir: Path | None) -> None:
-    """Validate every entry; exit 1 naming file, entry and field on the first error."""
-    settings = _settings(rules_dir=rules_dir)
+@click.option("--strict/--no-strict", default=None,
+              help="Fail on pending findings too (default: MATCHER_RULES_CHECK_STRICT).")
+@click.option("--date", "on", type=click.DateTime(["%Y-%m-%d"]), help="Apply the law as of this day (default: today).")
+def rules_check(rules_dir: Path | None, strict: bool | None, on: dt.datetime | None) -> None:
+    """Validate every entry and verify every rule against its act in rules/acts/; exit 1 on what to fix."""
+    from .acts import ActError, load_acts
+    from .lint import check_against_acts, lint
+
+    settings = _settings(rules_dir=rules_dir, rules_check_strict=strict)
     try:
         corpus = load_corpus(settings.rules_dir)
-    except CorpusError as exc:
+        acts = load_acts(settings.rules_dir / "acts")
+    except (CorpusError, ActError) as exc:
         raise click.ClickException(str(exc)) from None
-    from .lint import lint
-
-    for warning in lint(corpus):
+    day = on.date() if on else None
+    for warning in lint(corpus, day):
         click.echo(f"warning: {warning}", err=True)
-    click.echo(f"ok: {len(corpus.rules)} rules and {len(corpus.services)} services in {settings.rules_dir}")
+    found = check_against_acts(corpus, acts, day)
+    for note in found.notes:
+        click.echo(f"note: {note}", err=True)
+    level = "error" if settings.rules_check_strict else "pending"
+    for item in found.pending:
+        click.echo(f"{level}: {item}", err=True)
+    for error in found.errors:
+        click.echo(f"error: {error}", err=True)
+    failures = found.failures(settings.rules_check_strict)
+    summary = (f"{len(corpus.rules)} rules and {len(corpus.services)} services in {settings.rules_dir}; "
+               f"{found.verified} rules verified against the text of {len(acts)} acts, "
+               f"{found.historical} ended before their act, {len(found.pending)} pending")
+    if failures:
+        raise click.ClickException(f"{len(failures)} findings to fix ({summary})")
+    click.echo(f"ok: {summary}")
 
 
 @rules.command("list")
@@ -127,6 +147,38 @@ def rules_list(as_json: bool, rules_dir: Path | None) -> None:
     for e in corpus.entries:
         cite = e.citation if isinstance(e, Rule) else "service"
         click.echo(f"{e.id:32} {cite:16} {e.title}")
+
+
+@main.group()
+def acts() -> None:
+    """The enacted text of the cited acts (rules/acts/)."""
+
+
+@acts.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--law", help="Law code (default: read from the act's title).")
+@click.option("--repository", help="Where the copy came from: owner/name of a repository.")
+@click.option("--path", "repo_path", help="The file's path in that repository.")
+@click.option("--commit", help="The repository's commit the file was read at.")
+@click.option("--acts-dir", type=click.Path(path_type=Path), help="Folder of act files (default: rules/acts/).")
+def acts_import(file: Path, law: str | None, repository: str | None, repo_path: str | None,
+                commit: str | None, acts_dir: Path | None) -> None:
+    """(Re)write an act's file from a retsinformation.dk XML file or a JSON export of it."""
+    from .acts import ActError, import_act, write_act
+
+    folder = acts_dir or _settings().rules_dir / "acts"
+    source = {k: v for k, v in {"repository": repository, "path": repo_path, "commit": commit}.items() if v}
+    try:
+        act = import_act(file, law=law, source=source)
+    except ActError as exc:
+        raise click.ClickException(f"{exc}; give a retsinformation.dk XML file or its JSON export") from None
+    try:
+        path = write_act(act, folder)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {folder}: {exc.strerror}; choose a writable --acts-dir") from None
+    repealed = sum(s.repealed for s in act.sections)
+    click.echo(f"wrote {path}: {act.law} {act.citation} ({act.date}), {len(act.sections)} sections, "
+               f"{repealed} of them repealed")
 
 
 @main.group()

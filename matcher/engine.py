@@ -10,6 +10,7 @@ from typing import Callable, Iterable, Optional
 import numpy as np
 
 from . import __version__
+from .acts import Acts, Enacted, enacted_text, load_acts
 from .context import PENSION_AGE, mentions_child, stated_age
 from .corpus import Corpus, Entry, Rule, load_corpus, normalise_section
 from .dense_index import DenseIndex, IndexMismatch
@@ -66,9 +67,12 @@ class Suggestion:
 class Matcher:
     """Loads the corpus, encoder and indexes once; `match` is safe to call from many threads."""
 
-    def __init__(self, settings: Settings, corpus: Corpus, encoder: Encoder, dense: DenseIndex) -> None:
+    def __init__(self, settings: Settings, corpus: Corpus, encoder: Encoder, dense: DenseIndex,
+                 acts: Acts | None = None) -> None:
         self.settings = settings
         self.corpus = corpus
+        #: the enacted text of the cited acts (rules/acts/), shown beside the summaries
+        self.acts = acts if acts is not None else Acts({})
         self.encoder = encoder
         self.dense = dense
         self.keyword = KeywordIndex([keyword_document(e) for e in corpus.entries])
@@ -102,6 +106,7 @@ class Matcher:
         """
         settings = settings or Settings.from_env()
         corpus = load_corpus(settings.rules_dir)
+        acts = load_acts(settings.rules_dir / "acts")
         encoder = open_encoder(settings, corpus, progress=tune_progress, train=rebuild)
         folder = index_folder(settings, encoder)
         expect = expected_manifest(settings, corpus, encoder)
@@ -112,7 +117,7 @@ class Matcher:
                 raise IndexMismatch(str(exc)) from None
             log.info("building the index in %s (%s)", folder, exc.__class__.__name__)
             dense = build_index(settings, corpus, encoder, progress=progress)
-        return cls(settings, corpus, encoder, dense)
+        return cls(settings, corpus, encoder, dense, acts)
 
     def match(
         self,
@@ -217,6 +222,19 @@ class Matcher:
         docs = np.asarray(self.dense.sparse[:, note.indices] @ note.data).ravel()
         order = np.argsort(-docs, kind="stable")
         return self._entry_scores(docs[order][None, :], self.dense.doc_entry[order][None, :], len(self.corpus))[0]
+
+    def enacted(self, entry_id: str) -> Enacted | None:
+        """A rule's section as its act on file words it (None for services and acts not on file).
+
+        Args:
+            entry_id: the corpus entry.
+        Returns:
+            The section's stk., which of them hold the rule's key terms, and the act's ELI link.
+        """
+        e = self.corpus.get(entry_id)
+        if not isinstance(e, Rule):
+            return None
+        return enacted_text(self.acts, e.law, e.section, e.key_terms)
 
     def search(self, q: str, limit: int = 20) -> list[Entry]:
         """Find corpus entries by words, id or citation ('SEL § 83', '83 b'), for manual adding."""

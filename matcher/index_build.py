@@ -1,20 +1,39 @@
 """Building the dense index for a corpus and an encoder: the documents, the manifest, the one writer."""
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional
 
 from . import __version__
-from .corpus import Corpus, Entry
+from .acts import Acts, load_acts
+from .corpus import Corpus, Entry, Rule
 from .dense_index import FORMAT, DenseIndex, build_dense_index, library_versions, replace_folder, write_lock
 from .encoders import Encoder
 from .settings import Settings
 
 
-def entry_documents(entry: Entry) -> list[str]:
-    """The texts embedded for an entry: its title with summary, then each everyday situation."""
-    return [f"{entry.title}. {entry.summary}", *entry.situations]
+def entry_documents(entry: Entry, acts: Optional[Acts] = None) -> list[str]:
+    """The texts embedded for an entry: its title with summary, then each everyday situation,
+    and with `acts` a rule's enacted section (when its act has it and does not mark it repealed)."""
+    docs = [f"{entry.title}. {entry.summary}", *entry.situations]
+    if acts is not None and isinstance(entry, Rule):
+        section = acts.section(entry.law, entry.section)
+        if section is not None and not section.repealed:
+            docs.append(section.text)
+    return docs
+
+
+def acts_digest(settings: Settings) -> Optional[str]:
+    """The content hash of rules/acts/ when the index embeds the enacted texts, else None."""
+    if not settings.act_documents:
+        return None
+    digest = hashlib.sha256()
+    folder = settings.rules_dir / "acts"
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def keyword_document(entry: Entry) -> str:
@@ -42,6 +61,7 @@ def expected_manifest(settings: Settings, corpus: Corpus, encoder: Encoder) -> d
         "entries": len(corpus),
         "faiss_index": settings.faiss_index,
         "sparse": uses_sparse(settings, encoder),
+        "act_documents": acts_digest(settings),
         "libraries": library_versions(),
     }
 
@@ -60,8 +80,9 @@ def build_index(
     """Build the dense index for this corpus and encoder and save it (the only writer)."""
     docs: list[str] = []
     doc_entry: list[int] = []
+    acts = load_acts(settings.rules_dir / "acts") if settings.act_documents else None
     for i, e in enumerate(corpus.entries):
-        for d in entry_documents(e):
+        for d in entry_documents(e, acts):
             docs.append(d)
             doc_entry.append(i)
     done = 0

@@ -59,6 +59,16 @@ class Settings:
         "Negative switches companions off.",
     )
     faiss_index: str = _setting("flat", "FAISS index type: flat (exact) or hnsw.")
+    act_documents: bool = _setting(
+        False,
+        "Embed each rule's enacted text (rules/acts/) as one more document of the entry "
+        "(off: it did not help on dev, docs/EVAL.md).",
+    )
+    rules_check_strict: bool = _setting(
+        False,
+        "matcher rules check fails on pending findings too: rules without key_terms or checked_against, "
+        "and dates their act contradicts (rules/README.md).",
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":

@@ -53,8 +53,11 @@ def render_case(case, status: int = 200, close_form: CloseForm | None = None):
     found = [e for e in matcher.search(query, limit=20) if e.id not in listed] if query else []
     ordered = cases.ranked(case.suggestions)
     evidence = {s.id: s.evidence for s in ordered}
+    # the corpus's plain summary and the act's own words, side by side for each provision
+    entries = {s.id: matcher.corpus.get(s.entry_id) for s in ordered}
+    enacted = {s.id: matcher.enacted(s.entry_id) for s in ordered}
     page = render_template(
-        "caseworker/case.html", case=case, suggestions=ordered,
+        "caseworker/case.html", case=case, suggestions=ordered, entries=entries, enacted=enacted,
         decisions=cases.latest_decisions(case), segments=segments(case.text, evidence),
         query=query, found=found, decision_form=DecisionForm(),
         close_form=close_form or CloseForm())
