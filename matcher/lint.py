@@ -123,10 +123,12 @@ def _check_legal_basis(corpus: Corpus, today: dt.date, out: ActCheck) -> None:
             law, section = cite.split(" ", 1)
             found = rules.get((law, normalise_section(section)), [])
             if not found:
-                out.errors.append(f"{s.id}: legal_basis {cite!r} is no rule of the corpus; add the rule or correct the citation")
+                out.errors.append(f"{s.id}: legal_basis {cite!r} is no rule of the corpus; "
+                                  "add the rule or correct the citation")
             elif not any(r.in_force(today) for r in found):
                 ids = ", ".join(r.id for r in found)
-                out.errors.append(f"{s.id}: legal_basis {cite!r} is not in force on {today} ({ids}); cite its successor")
+                out.errors.append(f"{s.id}: legal_basis {cite!r} is not in force on {today} ({ids}); "
+                                  "cite its successor")
 
 
 def _act_key(citation: str) -> tuple[str, ...] | str:
