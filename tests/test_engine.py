@@ -84,15 +84,38 @@ def test_links_lift_a_companion_and_a_services_legal_basis():
     assert out[3] == -np.inf  # a provision not in force stays out
 
 
-def test_an_entry_scores_the_mean_of_its_two_best_documents():
-    import numpy as np
+TWO_SERVICES = {"services.yaml": """
+    entries:
+      - id: aalborg-badehjaelp
+        kind: service
+        title: Hjælp til bad
+        provider: Aalborg Kommune
+        summary: Hjemmehjælp til personlig pleje og bad.
+        situations: [kan ikke selv komme i bad om morgenen, hun kan ikke komme i bad uden hjælp]
+        url: https://www.aalborg.dk/
+      - id: aalborg-cykelvaerksted
+        kind: service
+        title: Cykelværksted
+        provider: Aalborg Kommune
+        summary: Frivillige reparerer cykler.
+        situations: [hun kan ikke selv komme i bad, cyklen er punkteret, kæden er hoppet af]
+        url: https://www.aalborg.dk/
+"""}
 
-    # one query; documents best first: entry 1, entry 0, entry 1, entry 0, entry 2, padding
-    scores = np.array([[0.9, 0.8, 0.7, 0.6, 0.5, -1.0]], dtype=np.float32)
-    entries = np.array([[1, 0, 1, 0, 2, -1]])
-    out = Matcher._entry_scores(scores, entries, 4)
-    assert out[0, :3] == pytest.approx([0.7, 0.8, 0.5])  # (0.8+0.6)/2, (0.9+0.7)/2, alone: (0.5+0.5)/2
-    assert np.isnan(out[0, 3])  # never retrieved
+
+def test_two_fitting_documents_outrank_one_odd_close_sentence(tmp_path):
+    """An entry is scored on its two best documents: one close sentence alone does not win."""
+    from .conftest import write_rules
+
+    rules = write_rules(tmp_path / "rules", TWO_SERVICES)
+    m = Matcher.load(Settings.from_env({}, rules_dir=rules, index_dir=tmp_path / "i", encoder="hashing"))
+    note = "Hun kan ikke selv komme i bad."
+    ranked = [s.id for s in m.match(note, on=DAY, weights={"dense": 1.0})]
+    assert ranked[0] == "aalborg-badehjaelp", ranked
+    # the odd sentence is the closest single document: ranked on it alone, the workshop would win
+    best_single = m.encoder.encode_documents(["hun kan ikke selv komme i bad", "kan ikke selv komme i bad om morgenen",
+                                              "hun kan ikke komme i bad uden hjælp"]) @ m.encoder.encode_queries([note])[0]
+    assert best_single[0] > max(best_single[1:])
 
 
 def test_a_rule_that_fits_brings_its_companions(tmp_path):
@@ -190,13 +213,21 @@ def test_fusion_schemes_agree_on_a_clear_winner():
     assert 0 < display_score(zscore_fusion(signals, w, alive), "zscore")[0] <= 1.0
 
 
-def test_only_the_newest_confirmations_are_kept_as_examples(tiny_rules, tmp_path):
+def test_only_the_newest_confirmations_are_kept_as_examples(tmp_path):
+    """An old confirmed example stops lifting a similar note once newer ones push it out."""
     from matcher import Example
 
-    settings = Settings.from_env({}, rules_dir=tiny_rules, index_dir=tmp_path / "i", encoder="hashing",
-                                 feedback_examples=2)
-    m = Matcher.load(settings)
-    used = m.learn([Example(f"note {i} om mad", "aalborg-madservice") for i in range(5)])
-    assert used == 5 and len(m.feedback) == 5  # all five count in the prior
-    vecs, owners, _, _ = m.feedback._state
-    assert len(owners) == 2
+    note = "Hun klarer sig ikke selv derhjemme efter operationen."
+    meals, care = "aalborg-madservice", "sel-83"
+    similar = Example("klarer sig ikke selv derhjemme efter operationen", meals)
+    other = [Example(f"cykel nummer {i} står i gården", owner) for i, owner in enumerate([meals, care, care])]
+
+    def rank(examples, keep):
+        settings = Settings.from_env({}, index_dir=tmp_path / "i", encoder="hashing", feedback_examples=keep)
+        m = Matcher.load(settings)
+        assert m.learn(examples) == 4 and len(m.feedback) == 4  # all four count in the prior
+        return next(s.rank for s in m.match(note, top=200, on=DAY) if s.id == meals)
+
+    old_first = [similar, *other]
+    assert rank(old_first, keep=2) > rank(old_first, keep=5), "the oldest example was still used"
+    assert rank([*other, similar], keep=2) < rank(old_first, keep=2), "the newest example was dropped"
