@@ -1,6 +1,7 @@
 """The JSON API (/api/v1), /healthz and /openapi.json. Every error is {"error": ...}."""
 from __future__ import annotations
 
+import re
 from functools import cache, wraps
 from pathlib import Path
 
@@ -239,7 +240,8 @@ def rules():
     query = request.args.get("q", "").strip()
     if not query:
         fail(400, "q is required")
-    limit = request.args.get("limit", 20, type=int)
-    if not 1 <= limit <= 100:
-        fail(400, "limit must be between 1 and 100")
+    raw = request.args.get("limit", "20")  # not type=int: that turns "abc" into a silent 20
+    if not re.fullmatch(r"[0-9]{1,3}", raw) or not 1 <= int(raw) <= 100:
+        fail(400, "limit must be a whole number between 1 and 100")
+    limit = int(raw)
     return jsonify(items=[entry_json(e) for e in get_matcher().search(query, limit=limit)])
