@@ -111,6 +111,15 @@ BROKEN = [
     ("successor: ael-6", "successor: ael-99", "field 'successor'"),
     ("successor: ael-6", "successor: ael-6\n    companions: [ael-66]", "sel.yaml: entry 'sel-79a': field 'companions'"),
     ("kind: rule\n    law: SEL", "kind: regel\n    law: SEL", "field 'kind'"),
+    ("valid_to: 2025-06-30", "valid_to: 2019-06-30", "sel.yaml: entry 'sel-79a': field '(entry)': Value error, valid_to is before valid_from"),
+    ("valid_from: 2025-07-01\n  - id: sel-79a", "valid_from: 2025-07-01\n    companions: [sel-83]\n  - id: sel-79a",
+     "sel.yaml: entry 'sel-83': field 'companions': 'sel-83' is not another entry's id"),
+    ("successor: ael-6", "succesor: ael-6", "sel.yaml: entry 'sel-79a': field 'succesor': Extra inputs are not permitted"),
+    ("situations: [kan ikke selv komme i bad, rengøringen bliver ikke gjort]",
+     "situations: [kan ikke selv komme i bad, '  ']", "sel.yaml: entry 'sel-83': field 'situations': Value error, must not contain blank"),
+    ("situations: [kan ikke selv komme i bad, rengøringen bliver ikke gjort]",
+     "situations: [kan ikke selv komme i bad]", "sel.yaml: entry 'sel-83': field 'situations': List should have at least 2"),
+    ("id: sel-83\n", "id: SEL 83\n", "sel.yaml: entry 'SEL 83': field 'id': Value error, must be lower-case words"),
 ]
 
 
@@ -123,6 +132,29 @@ def test_broken_entry_stops_the_load_naming_file_entry_and_field(tmp_path, old, 
     folder = write_rules(tmp_path / "rules", dict(TINY_RULES, **{"sel.yaml": sel.replace(old, new, 1)}))
     with pytest.raises(CorpusError, match=re.escape(message)):
         load_corpus(folder)
+
+
+def test_a_service_with_neither_url_nor_contact_is_refused(tmp_path):
+    files = dict(TINY_RULES, **{"services.yaml": TINY_RULES["services.yaml"].replace(
+        "            url: https://www.aalborg.dk/\n", "")})
+    with pytest.raises(CorpusError, match=re.escape(
+            "services.yaml: entry 'aalborg-madservice': field '(entry)': Value error, give a contact or a url")):
+        load_corpus(write_rules(tmp_path / "rules", files))
+
+
+def test_an_empty_folder_is_refused_with_what_to_set(tmp_path):
+    (tmp_path / "rules").mkdir()
+    with pytest.raises(CorpusError, match="rules: no \\*.yaml files; point MATCHER_RULES_DIR at the rules folder"):
+        load_corpus(tmp_path / "rules")
+
+
+@pytest.mark.parametrize("body,message", [
+    ("items: []\n", "x.yaml: must be a mapping with a list under 'entries'"),
+    ("entries:\n  - just a string\n", "x.yaml: entry #1: must be a mapping"),
+])
+def test_a_file_of_the_wrong_shape_is_refused(tmp_path, body, message):
+    with pytest.raises(CorpusError, match=re.escape(message)):
+        load_corpus(write_rules(tmp_path / "rules", dict(TINY_RULES, **{"x.yaml": body})))
 
 
 def test_duplicate_id_across_files_is_refused(tmp_path):
