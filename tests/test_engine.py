@@ -113,8 +113,9 @@ def test_two_fitting_documents_outrank_one_odd_close_sentence(tmp_path):
     ranked = [s.id for s in m.match(note, on=DAY, weights={"dense": 1.0})]
     assert ranked[0] == "aalborg-badehjaelp", ranked
     # the odd sentence is the closest single document: ranked on it alone, the workshop would win
-    best_single = m.encoder.encode_documents(["hun kan ikke selv komme i bad", "kan ikke selv komme i bad om morgenen",
-                                              "hun kan ikke komme i bad uden hjælp"]) @ m.encoder.encode_queries([note])[0]
+    docs = ["hun kan ikke selv komme i bad", "kan ikke selv komme i bad om morgenen",
+            "hun kan ikke komme i bad uden hjælp"]
+    best_single = m.encoder.encode_documents(docs) @ m.encoder.encode_queries([note])[0]
     assert best_single[0] > max(best_single[1:])
 
 
