@@ -64,32 +64,17 @@ def test_provisions_for_children_drop_when_no_child_is_mentioned(tmp_path):
     assert adult.index("sel-10") < adult.index("bl-30")
 
 
-def test_at_most_three_sentences_are_quoted_as_evidence():
+def test_at_most_three_sentences_are_quoted_as_evidence(tmp_path):
     """However many sentences fit, a suggestion quotes at most three, in the note's order."""
     # a note of six sentences that all say the same thing
     parts = ["Hun kan ikke selv komme i bad.", "Hun kan ikke komme i bad selv.", "Selv i bad kan hun ikke komme.",
              "I bad kan hun ikke selv komme.", "Hun kommer ikke selv i bad.", "Bad kan hun ikke selv klare."]
     note = " ".join(parts)
-    m = _tiny_shared()
+    m = _tiny(tmp_path)
     sugs = m.match(note, on=DAY)
     assert all(1 <= len(s.evidence) <= 3 for s in sugs)
     top = sugs[0].evidence
     assert len(top) == 3 and top == sorted(top, key=parts.index)
-
-
-_SHARED: dict[str, Matcher] = {}
-
-
-def _tiny_shared() -> Matcher:
-    """One tiny-corpus matcher for the tests that only read."""
-    if "m" not in _SHARED:
-        import tempfile
-        from pathlib import Path
-
-        folder = Path(tempfile.mkdtemp(prefix="engine-edges-"))
-        rules = write_rules(folder / "rules")
-        _SHARED["m"] = Matcher.load(Settings.from_env({}, rules_dir=rules, index_dir=folder / "i", encoder="hashing"))
-    return _SHARED["m"]
 
 
 def test_rank_fusion_keeps_the_law_in_force_and_the_age(tmp_path):
