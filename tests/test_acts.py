@@ -161,8 +161,8 @@ TINY_ACTS = {
                                   "eller støtte til nødvendige praktiske opgaver i hjemmet.",
                                   "Tilbuddene gives til personer under folkepensionsalderen."])],
             "kind": "LBK", "number": 1129, "year": 2025, "date": "2025-09-22"},
-    "ÆL": {"section": [("§ 6", ["Kommunalbestyrelsen kan iværksætte eller give tilskud til generelle "
-                                "tilbud med aktiverende og  forebyggende sigte."])],
+    "ÆL": {"section": [("§ 4", ["Kommunalbestyrelsen skal tilvejebringe en generel  forebyggende indsats "
+                                "over for ældre borgere, herunder en opsøgende indsats."])],
            "kind": "LOV", "number": 1651, "year": 2024, "date": "2024-12-30"},
 }
 
@@ -185,7 +185,7 @@ def tiny_corpus(tmp_path, **replace):
         "            checked_against: LBK nr. 1129 af 2025\n", 1)
     ael = TINY_RULES["ael.yaml"].replace(
         "valid_from: 2025-07-01\n",
-        "valid_from: 2025-07-01\n            key_terms: [FOREBYGGENDE sigte]\n"
+        "valid_from: 2025-07-01\n            key_terms: [FOREBYGGENDE indsats]\n"
         "            checked_against: LOV nr. 1651 af 2024\n", 1)
     files = dict(TINY_RULES, **{"sel.yaml": sel, "ael.yaml": ael})
     for name, (old, new) in replace.items():
@@ -212,9 +212,9 @@ def test_check_passes_when_every_rule_matches_its_act(tmp_path):
     ({"sel.yaml": ('valid_to: 2025-06-30', 'valid_to: null')}, "sel-79a: LBK nr. 1129 af 2025 marks § 79 a '(Ophævet)'"),
     # a renumbered or wrong section: its text lacks the key terms
     ({"sel.yaml": ('section: "§ 83"', 'section: "§ 79 a"')}, "sel-83: LBK nr. 1129 af 2025 marks § 79 a"),
-    ({"ael.yaml": ('FOREBYGGENDE sigte', 'forebyggende hjemmebesøg')}, "does not contain 'forebyggende hjemmebesøg'"),
+    ({"ael.yaml": ('FOREBYGGENDE indsats', 'forebyggende hjemmebesøg')}, "does not contain 'forebyggende hjemmebesøg'"),
     # a section the act does not have
-    ({"ael.yaml": ('section: "§ 6"', 'section: "§ 22"')}, "ael-6: LOV nr. 1651 af 2024 has no § 22"),
+    ({"ael.yaml": ('section: "§ 4"', 'section: "§ 22"')}, "ael-4: LOV nr. 1651 af 2024 has no § 22"),
     # a service resting on a provision no longer in force
     ({"services.yaml": ('["SEL § 83"]', '["SEL § 79 a"]')}, "aalborg-madservice: legal_basis 'SEL § 79 a' is not in force"),
     ({"services.yaml": ('["SEL § 83"]', '["SEL § 83 b"]')}, "legal_basis 'SEL § 83 b' is no rule of the corpus"),
@@ -226,11 +226,11 @@ def test_check_fails_when_a_section_is_wrong_or_repealed(tmp_path, replace, need
 
 
 def test_missing_key_terms_are_pending_and_fail_only_when_strict(tmp_path):
-    folder = tiny_corpus(tmp_path, **{"ael.yaml": ("key_terms: [FOREBYGGENDE sigte]", "key_terms: []")})
+    folder = tiny_corpus(tmp_path, **{"ael.yaml": ("key_terms: [FOREBYGGENDE indsats]", "key_terms: []")})
     lenient = check(folder)
-    assert lenient.exit_code == 0 and "pending: ael-6: no key_terms" in lenient.output
+    assert lenient.exit_code == 0 and "pending: ael-4: no key_terms" in lenient.output
     strict = check(folder, "--strict")
-    assert strict.exit_code == 1 and "error: ael-6: no key_terms" in strict.output
+    assert strict.exit_code == 1 and "error: ael-4: no key_terms" in strict.output
     by_setting = CliRunner().invoke(main, ["rules", "check", "--rules-dir", str(folder), "--date", "2026-12-02"],
                                     env={"MATCHER_RULES_CHECK_STRICT": "1"})
     assert by_setting.exit_code == 1
@@ -251,7 +251,7 @@ def test_check_fails_without_the_act_of_a_cited_law(tmp_path):
     folder = tiny_corpus(tmp_path)
     (folder / "acts" / "ael.json").unlink()
     r = check(folder)
-    assert r.exit_code == 1 and "ael-6: no act of ÆL in rules/acts/" in r.output
+    assert r.exit_code == 1 and "ael-4: no act of ÆL in rules/acts/" in r.output
 
 
 # ---------------------------------------------------------------- the text for the case page and the index
@@ -281,7 +281,7 @@ def test_enacted_text_as_one_more_document_is_a_setting_that_rebuilds_the_index(
     base = Matcher.load(plain).dense.manifest
     assert base["act_documents"] is None
     with_acts = Matcher.load(plain.replace(act_documents=True)).dense.manifest
-    # sel-83 and ael-6 have a live section on file; sel-79a's is repealed and services have none
+    # sel-83 and ael-4 have a live section on file; sel-79a's is repealed and services have none
     assert with_acts["documents"] == base["documents"] + 2 and len(with_acts["act_documents"]) == 64
     corpus, acts = load_corpus(folder), load_acts(folder / "acts")
     docs = entry_documents(corpus.get("sel-83"), acts)

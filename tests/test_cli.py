@@ -87,6 +87,7 @@ def test_index_build_if_missing_reuses_a_fitting_index(run):
     assert r.exit_code == 0 and "up to date" in r.output
 
 
+@pytest.mark.model
 def test_index_build_trains_a_tuned_encoder_once_and_again_on_retune(run, tmp_path):
     """A tuned encoder is trained with the first build, reused after, and retrained on --retune."""
     env = {"MATCHER_ENCODER": "tuned:minilm", "MATCHER_RULES_DIR": str(write_rules(tmp_path / "rules")),

@@ -32,13 +32,30 @@ REQUIRED = {
 }
 
 
+#: The day the corpus tests are read on: fixed, so that a provision lapsing does not change them.
+AS_OF = dt.date(2026, 9, 1)
+
+
+def _required(corpus, law, section):
+    return [r for r in corpus.rules if r.law == law and normalise_section(r.section) == section]
+
+
 @pytest.mark.parametrize(
     "law,section", [(law, s) for law, secs in REQUIRED.items() for s in secs.split()]
 )
-def test_required_provision_is_in_force_today(corpus, law, section):
-    hits = [r for r in corpus.rules if r.law == law and normalise_section(r.section) == section]
+def test_required_provision_is_in_force(corpus, law, section):
+    hits = _required(corpus, law, section)
     assert hits, f"{law} § {section} is missing from the corpus"
-    assert any(r.in_force(dt.date.today()) for r in hits), f"{law} § {section} is not in force"
+    assert any(r.in_force(AS_OF) for r in hits), f"{law} § {section} is not in force on {AS_OF}"
+
+
+def test_the_corpus_is_in_force_today(corpus):
+    """On purpose with today's date: it fails on the day a provision caseworkers rely on lapses,
+    which is the day rules/ needs a review (a successor entry, or a new valid_to)."""
+    today = dt.date.today()
+    lapsed = [f"{law} § {section}" for law, secs in REQUIRED.items() for section in secs.split()
+              if not any(r.in_force(today) for r in _required(corpus, law, section))]
+    assert lapsed == [], f"no longer in force today ({today}): {lapsed}; review rules/"
 
 
 def test_every_law_in_the_table_has_entries(corpus):
@@ -46,13 +63,13 @@ def test_every_law_in_the_table_has_entries(corpus):
 
 
 def test_moved_provisions_name_a_successor_in_force(corpus):
-    repealed = {r.id for r in corpus.rules if r.valid_to and r.valid_to < dt.date.today()}
+    repealed = {r.id for r in corpus.rules if r.valid_to and r.valid_to < AS_OF}
     assert {"sel-79a", "sel-119", "sel-122"} <= repealed
     for r in corpus.rules:
         if not r.successor:
             continue
         successor = corpus.get(r.successor)
-        assert isinstance(successor, Rule) and successor.in_force(dt.date.today()), r.id
+        assert isinstance(successor, Rule) and successor.in_force(AS_OF), r.id
 
 
 def test_at_least_thirty_local_services_each_reachable(corpus):
@@ -94,6 +111,20 @@ BROKEN = [
     ("successor: ael-4", "successor: ael-99", "field 'successor'"),
     ("successor: ael-4", "successor: ael-4\n    companions: [ael-66]", "sel.yaml: entry 'sel-79a': field 'companions'"),
     ("kind: rule\n    law: SEL", "kind: regel\n    law: SEL", "field 'kind'"),
+    ("valid_to: 2025-06-30", "valid_to: 2019-06-30",
+     "sel.yaml: entry 'sel-79a': field '(entry)': Value error, valid_to is before valid_from"),
+    ("valid_from: 2025-07-01\n  - id: sel-79a", "valid_from: 2025-07-01\n    companions: [sel-83]\n  - id: sel-79a",
+     "sel.yaml: entry 'sel-83': field 'companions': 'sel-83' is not another entry's id"),
+    ("successor: ael-4", "succesor: ael-4",
+     "sel.yaml: entry 'sel-79a': field 'succesor': Extra inputs are not permitted"),
+    ("situations: [kan ikke selv komme i bad, rengøringen bliver ikke gjort]",
+     "situations: [kan ikke selv komme i bad, '  ']",
+     "sel.yaml: entry 'sel-83': field 'situations': Value error, must not contain blank"),
+    ("situations: [kan ikke selv komme i bad, rengøringen bliver ikke gjort]",
+     "situations: [kan ikke selv komme i bad]",
+     "sel.yaml: entry 'sel-83': field 'situations': List should have at least 2"),
+    ("id: sel-83\n", "id: SEL 83\n",
+     "sel.yaml: entry 'SEL 83': field 'id': Value error, must be lower-case words"),
 ]
 
 
@@ -106,6 +137,29 @@ def test_broken_entry_stops_the_load_naming_file_entry_and_field(tmp_path, old, 
     folder = write_rules(tmp_path / "rules", dict(TINY_RULES, **{"sel.yaml": sel.replace(old, new, 1)}))
     with pytest.raises(CorpusError, match=re.escape(message)):
         load_corpus(folder)
+
+
+def test_a_service_with_neither_url_nor_contact_is_refused(tmp_path):
+    files = dict(TINY_RULES, **{"services.yaml": TINY_RULES["services.yaml"].replace(
+        "            url: https://www.aalborg.dk/\n", "")})
+    with pytest.raises(CorpusError, match=re.escape(
+            "services.yaml: entry 'aalborg-madservice': field '(entry)': Value error, give a contact or a url")):
+        load_corpus(write_rules(tmp_path / "rules", files))
+
+
+def test_an_empty_folder_is_refused_with_what_to_set(tmp_path):
+    (tmp_path / "rules").mkdir()
+    with pytest.raises(CorpusError, match="rules: no \\*.yaml files; point MATCHER_RULES_DIR at the rules folder"):
+        load_corpus(tmp_path / "rules")
+
+
+@pytest.mark.parametrize("body,message", [
+    ("items: []\n", "x.yaml: must be a mapping with a list under 'entries'"),
+    ("entries:\n  - just a string\n", "x.yaml: entry #1: must be a mapping"),
+])
+def test_a_file_of_the_wrong_shape_is_refused(tmp_path, body, message):
+    with pytest.raises(CorpusError, match=re.escape(message)):
+        load_corpus(write_rules(tmp_path / "rules", dict(TINY_RULES, **{"x.yaml": body})))
 
 
 def test_duplicate_id_across_files_is_refused(tmp_path):

@@ -63,8 +63,8 @@ def test_training_triples_hold_each_entry_once_per_batch_and_use_the_notes(tiny_
     import random
 
     corpus = load_corpus(tiny_rules)
-    notes = [TrainingNote("hun kan ikke komme i bad og der er beskidt", ("sel-83",), ("ael-6",)),
-             TrainingNote("han sidder alene og ser ingen", ("ael-6",)),
+    notes = [TrainingNote("hun kan ikke komme i bad og der er beskidt", ("sel-83",), ("ael-4",)),
+             TrainingNote("han sidder alene og ser ingen", ("ael-4",)),
              TrainingNote("han får ikke lavet mad", ("aalborg-madservice",)),
              TrainingNote("ukendt label", ("no-such-entry",))]
     owner = {d: e.id for e in corpus.entries if e.id != "sel-79a" for d in entry_documents(e)}
@@ -75,7 +75,7 @@ def test_training_triples_hold_each_entry_once_per_batch_and_use_the_notes(tiny_
         entries = [owner.get(p) for _, p, _ in batch]
         assert len(set(entries)) == len(entries) > 1
     note_triple = next(t for t in triples if t[0] == "hun kan ikke komme i bad og der er beskidt")
-    assert owner[note_triple[1]] == "sel-83" and owner[note_triple[2]] == "ael-6"
+    assert owner[note_triple[1]] == "sel-83" and owner[note_triple[2]] == "ael-4"
     assert all(owner.get(q) != "sel-79a" for q, _, _ in triples)  # repealed on that day: not trained on
 
 

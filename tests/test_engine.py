@@ -8,6 +8,8 @@ import pytest
 from matcher import Matcher, Settings
 from matcher.redact import redact
 
+#: Results that depend on which provisions are in force are read on this day, not today.
+DAY = dt.date(2026, 9, 1)
 NOTE = ("Fru Jensen er 84 år. Hun er faldet to gange på badeværelset i denne måned. "
         "Køleskabet var tomt da vi kom, og hun siger hun ikke orker at lave mad. Ring til datteren på 20 30 40 50.")
 
@@ -54,16 +56,16 @@ def test_top_limits_the_list(hashing_matcher):
 def test_repealed_provision_is_only_suggested_while_in_force(tiny_rules, tmp_path):
     m = Matcher.load(Settings.from_env({}, rules_dir=tiny_rules, index_dir=tmp_path / "i", encoder="hashing"))
     note = "En ensom ældre dame der ikke kommer ud. Besøg fra kommunen ville hjælpe."
-    today = [s.id for s in m.match(note)]
-    assert "sel-79a" not in today and "ael-4" in today
+    after = [s.id for s in m.match(note, on=DAY)]
+    assert "sel-79a" not in after and "ael-4" in after
     assert "sel-79a" in [s.id for s in m.match(note, on=dt.date(2024, 6, 1))]
     assert "ael-4" not in [s.id for s in m.match(note, on=dt.date(2024, 6, 1))]
 
 
 def test_a_stated_age_prefers_the_law_for_that_age(tiny_rules, tmp_path):
     m = Matcher.load(Settings.from_env({}, rules_dir=tiny_rules, index_dir=tmp_path / "i", encoder="hashing"))
-    young = m.match("Hun er 45 år og kan ikke selv komme i bad. Hun er ensom og kommer ikke ud.")
-    old = m.match("Hun er 88 år og kan ikke selv komme i bad. Hun er ensom og kommer ikke ud.")
+    young = m.match("Hun er 45 år og kan ikke selv komme i bad. Hun er ensom og kommer ikke ud.", on=DAY)
+    old = m.match("Hun er 88 år og kan ikke selv komme i bad. Hun er ensom og kommer ikke ud.", on=DAY)
     rank = lambda sugs, i: [s.id for s in sugs].index(i)  # noqa: E731
     assert rank(old, "ael-4") < rank(old, "sel-83")
     assert rank(young, "sel-83") < rank(young, "ael-4")
@@ -82,15 +84,39 @@ def test_links_lift_a_companion_and_a_services_legal_basis():
     assert out[3] == -np.inf  # a provision not in force stays out
 
 
-def test_an_entry_scores_the_mean_of_its_two_best_documents():
-    import numpy as np
+TWO_SERVICES = {"services.yaml": """
+    entries:
+      - id: aalborg-badehjaelp
+        kind: service
+        title: Hjælp til bad
+        provider: Aalborg Kommune
+        summary: Hjemmehjælp til personlig pleje og bad.
+        situations: [kan ikke selv komme i bad om morgenen, hun kan ikke komme i bad uden hjælp]
+        url: https://www.aalborg.dk/
+      - id: aalborg-cykelvaerksted
+        kind: service
+        title: Cykelværksted
+        provider: Aalborg Kommune
+        summary: Frivillige reparerer cykler.
+        situations: [hun kan ikke selv komme i bad, cyklen er punkteret, kæden er hoppet af]
+        url: https://www.aalborg.dk/
+"""}
 
-    # one query; documents best first: entry 1, entry 0, entry 1, entry 0, entry 2, padding
-    scores = np.array([[0.9, 0.8, 0.7, 0.6, 0.5, -1.0]], dtype=np.float32)
-    entries = np.array([[1, 0, 1, 0, 2, -1]])
-    out = Matcher._entry_scores(scores, entries, 4)
-    assert out[0, :3] == pytest.approx([0.7, 0.8, 0.5])  # (0.8+0.6)/2, (0.9+0.7)/2, alone: (0.5+0.5)/2
-    assert np.isnan(out[0, 3])  # never retrieved
+
+def test_two_fitting_documents_outrank_one_odd_close_sentence(tmp_path):
+    """An entry is scored on its two best documents: one close sentence alone does not win."""
+    from .conftest import write_rules
+
+    rules = write_rules(tmp_path / "rules", TWO_SERVICES)
+    m = Matcher.load(Settings.from_env({}, rules_dir=rules, index_dir=tmp_path / "i", encoder="hashing"))
+    note = "Hun kan ikke selv komme i bad."
+    ranked = [s.id for s in m.match(note, on=DAY, weights={"dense": 1.0})]
+    assert ranked[0] == "aalborg-badehjaelp", ranked
+    # the odd sentence is the closest single document: ranked on it alone, the workshop would win
+    docs = ["hun kan ikke selv komme i bad", "kan ikke selv komme i bad om morgenen",
+            "hun kan ikke komme i bad uden hjælp"]
+    best_single = m.encoder.encode_documents(docs) @ m.encoder.encode_queries([note])[0]
+    assert best_single[0] > max(best_single[1:])
 
 
 def test_a_rule_that_fits_brings_its_companions(tmp_path):
@@ -102,7 +128,7 @@ def test_a_rule_that_fits_brings_its_companions(tmp_path):
     note = "Han kan ikke selv komme i bad, og rengøringen bliver ikke gjort."
     score = lambda margin: next(  # noqa: E731
         s.score for s in Matcher.load(Settings.from_env(
-            {}, rules_dir=rules, index_dir=tmp_path / "i", encoder="hashing", link_margin=margin)).match(note)
+            {}, rules_dir=rules, index_dir=tmp_path / "i", encoder="hashing", link_margin=margin)).match(note, on=DAY)
         if s.id == "ael-4")
     assert score(0.3) > score(-1)
 
@@ -139,7 +165,7 @@ KNOWN = [
 @pytest.mark.model
 @pytest.mark.parametrize("note,expected", KNOWN, ids=[f"case{i}" for i in range(len(KNOWN))])
 def test_known_cases_are_found_in_the_top_five(real_matcher, note, expected):
-    top5 = {s.id for s in real_matcher.match(note, top=5)}
+    top5 = {s.id for s in real_matcher.match(note, top=5, on=DAY)}
     assert top5 & expected, f"none of {expected} in {top5}"
 
 
@@ -154,13 +180,13 @@ def test_confirmed_decisions_lift_an_entry_for_similar_notes(tiny_rules, tmp_pat
 
     m = Matcher.load(Settings.from_env({}, rules_dir=tiny_rules, index_dir=tmp_path / "i", encoder="hashing"))
     note = "Hun har svært ved at klare sig selv derhjemme efter operationen."
-    before = [s.id for s in m.match(note)]
+    before = [s.id for s in m.match(note, on=DAY)]
     assert m.learn([Example("klarer sig ikke selv derhjemme efter operation", "aalborg-madservice"),
                     Example("noget helt andet", "findes-ikke")]) == 1
-    after = [s.id for s in m.match(note)]
+    after = [s.id for s in m.match(note, on=DAY)]
     assert after.index("aalborg-madservice") < before.index("aalborg-madservice")
     m.forget()
-    assert [s.id for s in m.match(note)] == before
+    assert [s.id for s in m.match(note, on=DAY)] == before
 
 
 def test_rejections_push_an_entry_down(tiny_rules, tmp_path):
@@ -168,9 +194,9 @@ def test_rejections_push_an_entry_down(tiny_rules, tmp_path):
 
     m = Matcher.load(Settings.from_env({}, rules_dir=tiny_rules, index_dir=tmp_path / "i", encoder="hashing"))
     note = "Køleskabet er tomt og hun kan ikke selv komme i bad."
-    first = m.match(note)[0]
+    first = m.match(note, on=DAY)[0]
     m.learn([Example(note, first.id, confirmed=False)] * 3)
-    again = next(s for s in m.match(note) if s.id == first.id)
+    again = next(s for s in m.match(note, on=DAY) if s.id == first.id)
     assert again.score < first.score
 
 
@@ -188,13 +214,21 @@ def test_fusion_schemes_agree_on_a_clear_winner():
     assert 0 < display_score(zscore_fusion(signals, w, alive), "zscore")[0] <= 1.0
 
 
-def test_only_the_newest_confirmations_are_kept_as_examples(tiny_rules, tmp_path):
+def test_only_the_newest_confirmations_are_kept_as_examples(tmp_path):
+    """An old confirmed example stops lifting a similar note once newer ones push it out."""
     from matcher import Example
 
-    settings = Settings.from_env({}, rules_dir=tiny_rules, index_dir=tmp_path / "i", encoder="hashing",
-                                 feedback_examples=2)
-    m = Matcher.load(settings)
-    used = m.learn([Example(f"note {i} om mad", "aalborg-madservice") for i in range(5)])
-    assert used == 5 and len(m.feedback) == 5  # all five count in the prior
-    vecs, owners, _, _ = m.feedback._state
-    assert len(owners) == 2
+    note = "Hun klarer sig ikke selv derhjemme efter operationen."
+    meals, care = "aalborg-madservice", "sel-83"
+    similar = Example("klarer sig ikke selv derhjemme efter operationen", meals)
+    other = [Example(f"cykel nummer {i} står i gården", owner) for i, owner in enumerate([meals, care, care])]
+
+    def rank(examples, keep):
+        settings = Settings.from_env({}, index_dir=tmp_path / "i", encoder="hashing", feedback_examples=keep)
+        m = Matcher.load(settings)
+        assert m.learn(examples) == 4 and len(m.feedback) == 4  # all four count in the prior
+        return next(s.rank for s in m.match(note, top=200, on=DAY) if s.id == meals)
+
+    old_first = [similar, *other]
+    assert rank(old_first, keep=2) > rank(old_first, keep=5), "the oldest example was still used"
+    assert rank([*other, similar], keep=2) < rank(old_first, keep=2), "the newest example was dropped"

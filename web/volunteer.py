@@ -36,7 +36,8 @@ def new_note():
             error = exc.code
         else:
             return redirect(url_for("volunteer.receipt", public_id=case.public_id))
-    status = 400 if error else 200
+    # A refused note re-renders the form with its errors as 400, as the API answers.
+    status = 400 if form.is_submitted() else 200
     return render_template("volunteer/new_note.html", form=form, error=error), status
 
 

@@ -19,6 +19,13 @@ def matcher(hashing_matcher):
     return hashing_matcher
 
 
+@pytest.fixture(autouse=True)
+def shared_engine_stays_untaught(matcher):
+    """Fail the test that taught the session's shared engine: later tests would rank differently."""
+    yield
+    assert len(matcher.feedback) == 0, "this test taught the shared engine (set LEARN_FROM_DECISIONS off)"
+
+
 @pytest.fixture(params=[
     "sqlite",
     pytest.param("postgresql", marks=[

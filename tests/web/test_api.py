@@ -65,23 +65,30 @@ def test_bad_notes_get_400_with_a_clear_message(client, vol, body, needle):
 
 def test_note_lifecycle(client, vol, cw):
     """Submit, queue, case, decide, close; the volunteer then sees the outcome only."""
-    created = _submit(client, vol, area="ældre", organisation_wishes="Et lokale, tak.")
+    text = NOTE + " Hun bor alene på tredje sal uden elevator og kommer sjældent ud."
+    assert len(text) > 160
+    created = _submit(client, vol, text=text, area="ældre", organisation_wishes="Et lokale, tak.")
     assert created.status_code == 201
     note_id = created.get_json()["id"]
     assert created.get_json()["status"] == "pending"
 
     note = client.get(f"/api/v1/notes/{note_id}", headers=vol).get_json()
     assert note["status"] == "pending" and note["outcome"] == [] and note["message"] is None
-    assert note["text"] == NOTE and "suggestions" not in note
+    assert note["text"] == text and "suggestions" not in note
 
     queue = client.get("/api/v1/queue", headers=cw).get_json()["items"]
     row = next(item for item in queue if item["id"] == note_id)
     assert set(row) >= {"id", "created_at", "area", "excerpt", "top"}
-    assert row["area"] == "ældre" and NOTE.startswith(row["excerpt"].rstrip(" …"))
+    assert row["area"] == "ældre" and row["excerpt"].endswith(" …")
+    cut = row["excerpt"].removesuffix(" …")
+    # cut at the last whole word within 160 characters, never mid-word
+    assert text.startswith(cut + " ") and 100 < len(cut) <= 160 and len(text) > len(cut)
+    next_word = text[len(cut) + 1:].split(" ", 1)[0]
+    assert len(cut) + 1 + len(next_word) > 160, "the excerpt stops a whole word early"
     assert set(row["top"]) >= {"id", "kind", "law", "section", "title", "score"}
 
     case = client.get(f"/api/v1/cases/{note_id}", headers=cw).get_json()
-    assert case["text"] == NOTE and case["organisation_wishes"] == "Et lokale, tak."
+    assert case["text"] == text and case["organisation_wishes"] == "Et lokale, tak."
     assert case["status"] == "pending" and case["decisions"] == []
     first, second = case["suggestions"][:2]
     assert set(first) >= {"id", "kind", "law", "section", "title", "score", "evidence"}
@@ -166,10 +173,10 @@ def test_tokens_are_checked(client):
 
 
 def test_every_api_error_is_json(client, cw):
-    """Unknown API paths and wrong methods answer with JSON {error} too."""
-    for response in (client.get("/api/v1/nothing-here", headers=cw),
-                     client.delete("/api/v1/queue", headers=cw)):
-        assert response.status_code in (404, 405)
+    """An unknown API path is 404, a wrong method on a known one 405, both with JSON {error}."""
+    for response, status in ((client.get("/api/v1/nothing-here", headers=cw), 404),
+                             (client.delete("/api/v1/queue", headers=cw), 405)):
+        assert response.status_code == status
         assert set(response.get_json()) == {"error"}
 
 

@@ -88,9 +88,10 @@ def test_confirm_reject_search_and_close(app, client, auth):
 
     listed = {s.entry_id for s in ranked}
     missed = next(e for e in matcher.corpus.entries if e.id not in listed)
-    word = missed.title.split()[0]
-    found = client.get(f"{url}?q={word}").get_data(as_text=True)
-    assert "Tilføj og bekræft" in found
+    found = client.get(url, query_string={"q": missed.title}).get_data(as_text=True)
+    results = found.split('class="search-results"', 1)[1].split("</ul>", 1)[0]
+    assert missed.title in results and f'name="entry_id" value="{missed.id}"' in results
+    assert "Tilføj og bekræft" in results
     client.post(f"{url}/decisions", data={"entry_id": missed.id, "decision": "confirm"})
     assert client.post(f"{url}/decisions", data={"entry_id": missed.id,
                                                  "decision": "maybe"}).status_code == 400

@@ -69,7 +69,12 @@ def test_api_redacts_on_the_way_in(app):
     headers = token_for(client, "vol")
     response = client.post("/api/v1/notes", headers=headers,
                            json={"text": RAW, "consent": True, "organisation_wishes": RAW})
+    assert response.status_code == 201
     note = client.get(f"/api/v1/notes/{response.get_json()['id']}", headers=headers).get_json()
+    # The note is kept, with each identifier replaced by its placeholder (not dropped).
+    for field in ("text", "organisation_wishes"):
+        assert "[CPR]" in note[field] and "[TELEFON]" in note[field] and "[EMAIL]" in note[field]
+        assert "Borgeren har CPR [CPR]" in note[field] and "ingen penge til mad." in note[field]
     for secret in SECRETS:
         assert secret not in note["text"] and secret not in note["organisation_wishes"]
         assert secret not in _stored_text(app)

@@ -86,8 +86,10 @@ def test_invalid_notes_are_refused_with_the_field_marked(app, client, auth, chan
     """The form comes back with an error next to the field and nothing is stored."""
     auth.login("vol")
     data = {k: v for k, v in {**FORM, **change}.items() if v is not None}
-    page = client.post("/volunteer/notes/new", data=data).get_data(as_text=True)
-    assert f'id="{message}-errors"' in page
+    response = client.post("/volunteer/notes/new", data=data)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400, "a refused note is a 400, as on the API"
+    assert f'id="{message}-errors"' in page and 'name="text"' in page
     with app.app_context():
         assert cases.organisation_cases(db.session(), user(app, "vol")) == []
 

@@ -39,7 +39,7 @@ def base_config(tmp_path, url: str, matcher) -> dict:
         "INSTANCE_DIR": str(tmp_path / "instance"),
         "MATCHER": matcher,
         "WTF_CSRF_ENABLED": False,
-        # The session's engine is shared: tests must not teach it (test_learning.py checks it).
+        # The session's engine is shared: tests must not teach it (conftest.py fails a test that does).
         "LEARN_FROM_DECISIONS": False,
         # Real argon2id, with the smallest cost it accepts, keeps the suite fast.
         "ARGON2_TIME_COST": 1,
