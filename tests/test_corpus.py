@@ -62,14 +62,24 @@ def test_every_law_in_the_table_has_entries(corpus):
     assert {r.law for r in corpus.rules} == set(LAW_CODES)
 
 
-def test_moved_provisions_name_a_successor_in_force(corpus):
+def test_moved_provisions_lead_to_a_provision_in_force_or_one_abolished(corpus):
     repealed = {r.id for r in corpus.rules if r.valid_to and r.valid_to < AS_OF}
-    assert {"sel-79a", "sel-119", "sel-122"} <= repealed
+    assert {"sel-79a", "sel-119", "sel-122", "las-34"} <= repealed
     for r in corpus.rules:
         if not r.successor:
             continue
         successor = corpus.get(r.successor)
-        assert isinstance(successor, Rule) and successor.in_force(AS_OF), r.id
+        assert isinstance(successor, Rule), r.id
+        # the successor takes over when the provision ends, not years later
+        assert r.valid_to and successor.valid_from <= r.valid_to + dt.timedelta(days=1), r.id
+        # a successor may itself be repealed later (LAS § 34 -> § 87, abolished by LOV 1750/2025):
+        # following the chain ends at a provision in force or at one that was abolished outright
+        seen, last = {r.id}, successor
+        while last.successor:
+            assert last.successor not in seen, f"{r.id}: successor chain loops"
+            seen.add(last.id)
+            last = corpus.get(last.successor)
+        assert last.in_force(AS_OF) or (last.valid_to and not last.successor), r.id
 
 
 def test_at_least_thirty_local_services_each_reachable(corpus):
