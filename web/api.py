@@ -9,7 +9,7 @@ from pathlib import Path
 from flask import Blueprint, Response, abort, current_app, g, jsonify, request
 from sqlalchemy import text
 
-from . import audit, cases, db
+from . import audit, cases, db, engine
 from .accounts import authenticate, issue_token, revoke_token, user_for_token
 from .engine import get_matcher
 from .errors import json_error
@@ -121,18 +121,23 @@ def case_or_404(public_id: str):
 
 @bp.route("/healthz")
 def healthz():
-    """Report that the process answers, the database is reachable and the rate-limit store's state.
+    """Report that the process answers, the engine is loaded, the database is reachable and the
+    rate-limit store's state.
 
-    An unreachable rate-limit store is "degraded", not unhealthy: logins go on with
-    per-process counters, so the proxy should keep sending traffic.
+    While the engine is not loaded the answer is 503 and the load is started in the
+    background, so a proxy sends no note to a process that would make it wait. An unreachable
+    rate-limit store is "degraded", not unhealthy: logins go on with per-process counters, so the
+    proxy should keep sending traffic.
     """
     try:
         db.session().execute(text("SELECT 1"))
     except Exception:  # noqa: BLE001 - any database failure means "not healthy"
         fail(503, "database unavailable")
     store = throttle().status()
-    return jsonify(status="degraded" if store == "degraded" else "ok",
-                   engine_loaded="matcher" in current_app.extensions, rate_limit_store=store)
+    if "matcher" not in current_app.extensions:
+        engine.load_in_background(current_app._get_current_object())
+        fail(503, "the matching engine is still loading; try again in a moment")
+    return jsonify(status="degraded" if store == "degraded" else "ok", engine_loaded=True, rate_limit_store=store)
 
 
 @bp.route("/openapi.json")

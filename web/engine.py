@@ -36,6 +36,28 @@ def load(app: Flask):
     return app.extensions["matcher"]
 
 
+def load_in_background(app: Flask) -> None:
+    """Start loading the engine in a thread of its own, unless it is loaded or already loading.
+
+    A readiness check (`/healthz`) calls this: under a WSGI server that does not load the engine
+    at start (`matcher serve` does), the first check starts the load and the process reports
+    ready when it is done, instead of the first volunteer waiting for it.
+    """
+    if "matcher" in app.extensions or app.extensions.get("matcher_loading"):
+        return
+    app.extensions["matcher_loading"] = True
+
+    def run() -> None:
+        try:
+            load(app)
+        except Exception:  # noqa: BLE001 - logged; the next check tries again
+            log.exception("loading the matching engine failed")
+        finally:
+            app.extensions["matcher_loading"] = False
+
+    threading.Thread(target=run, name="engine-load", daemon=True).start()
+
+
 def get_matcher():
     """Return the current app's engine, loading it on first use."""
     return load(current_app._get_current_object())

@@ -139,3 +139,31 @@ def test_tokens_failed_logins_and_reads_are_audited(app, client):
     assert (None, "login.failed", None) in events
     assert ("vol", "note.view", note_id) in events
     assert not any("vol-typo" in str(e) or "hunter2" in str(e) for e in events)
+
+
+def test_healthz_is_503_while_the_engine_loads_and_starts_the_load(tmp_path, sqlite_template):
+    """A process whose engine is not loaded is not ready: 503, and the check starts the load."""
+    import shutil
+    import time
+
+    from web import create_app
+    from tests.conftest import write_rules
+    from webhelpers import base_config
+
+    target = tmp_path / "app.db"
+    shutil.copyfile(sqlite_template, target)
+    config = base_config(tmp_path, f"sqlite:///{target}", None)
+    config["MATCHER_SETTINGS"] = {"rules_dir": write_rules(tmp_path / "rules"), "index_dir": tmp_path / "idx",
+                                  "encoder": "hashing"}
+    app = create_app(config)
+    client = app.test_client()
+    first = client.get("/healthz")
+    assert first.status_code == 503
+    assert "loading" in first.get_json()["error"]
+    for _ in range(600):  # the load runs in its own thread; wait for it without timing it
+        if "matcher" in app.extensions:
+            break
+        time.sleep(0.05)
+    ready = client.get("/healthz")
+    assert ready.status_code == 200 and ready.get_json()["engine_loaded"] is True
+    app.extensions["db_engine"].dispose()
