@@ -16,7 +16,8 @@ from .settings import Settings
 
 # Commands of the web application, imported only when used so the engine stays Flask-free.
 _WEB_COMMANDS = {"serve": "web.cli:serve", "demo": "web.cli:demo", "users": "web.cli:users", "db": "web.cli:db",
-                 "retention": "web.cli:retention", "case": "web.cli:case"}
+                 "retention": "web.cli:retention", "case": "web.cli:case",
+                 "notifications": "web.cli:notifications"}
 
 
 class _Group(click.Group):

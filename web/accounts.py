@@ -20,6 +20,10 @@ from .passwords import password_problem
 UNSET_PASSWORD = "!unset"
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9._@-]{2,80}$")
+#: An address a notification can go to: one @, no spaces or controls, a dot in the domain.
+EMAIL_PATTERN = re.compile(r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]+$")
+#: Roles that belong to a volunteer organisation.
+ORGANISATION_ROLES = ("volunteer", "coordinator")
 
 
 class AccountError(ValueError):
@@ -78,7 +82,7 @@ def check_password(password: str, username: str | None = None) -> None:
 
 
 def create_user(db: Session, username: str, role: str, password: str | None,
-                organisation: str | None = None) -> User:
+                organisation: str | None = None, email: str | None = None) -> User:
     """Create a user (and its organisation when new); raise AccountError when invalid.
 
     Without a password the account cannot log in until its set-password link is used.
@@ -89,16 +93,19 @@ def create_user(db: Session, username: str, role: str, password: str | None,
     if role not in ROLES:
         raise AccountError("bad_role")
     organisation = (organisation or "").strip() or None
-    if role == "volunteer" and organisation is None:
+    if role in ORGANISATION_ROLES and organisation is None:
         raise AccountError("organisation_required")
-    if role != "volunteer" and organisation is not None:
+    if role not in ORGANISATION_ROLES and organisation is not None:
         raise AccountError("organisation_not_allowed")
+    email = (email or "").strip() or None
+    if email is not None and (len(email) > 254 or not EMAIL_PATTERN.match(email)):
+        raise AccountError("bad_email")
     if password is not None:
         check_password(password, username)
     if db.scalar(select(User.id).where(User.username == username)) is not None:
         raise AccountError("username_taken")
     password_hash = UNSET_PASSWORD if password is None else hash_password(password)
-    user = User(username=username, role=role, password_hash=password_hash)
+    user = User(username=username, role=role, password_hash=password_hash, email=email)
     if organisation is not None:
         user.organisation = get_or_create_organisation(db, organisation)
     db.add(user)
@@ -163,11 +170,11 @@ def change_role(db: Session, user: User, role: str) -> str:
     """Give `user` another role; return the old one. A volunteer cannot be made from nothing."""
     if role not in ROLES:
         raise AccountError("bad_role")
-    if role == "volunteer" and user.role != "volunteer":
-        # A volunteer belongs to an organisation, which other roles do not have.
+    if role in ORGANISATION_ROLES and user.role not in ORGANISATION_ROLES:
+        # A volunteer or coordinator belongs to an organisation, which other roles do not have.
         raise AccountError("organisation_required")
     old, user.role = user.role, role
-    if old == "volunteer" and role != "volunteer":
+    if old in ORGANISATION_ROLES and role not in ORGANISATION_ROLES:
         user.organisation = None
     return old
 

@@ -9,12 +9,12 @@ from pathlib import Path
 from flask import Blueprint, Response, abort, current_app, g, jsonify, request
 from sqlalchemy import text
 
-from . import audit, cases, db, engine
+from . import audit, cases, db, engine, messages, notify
 from .accounts import authenticate, issue_token, revoke_token, user_for_token
 from .engine import get_matcher
 from .errors import json_error
 from .models import IDEMPOTENCY_KEY_MAX
-from .serialize import case_json, entry_json, note_json, queue_item_json
+from .serialize import case_json, entry_json, message_json, note_item_json, note_json, queue_item_json
 from .throttle import throttle
 
 bp = Blueprint("api", __name__)
@@ -34,7 +34,11 @@ CASE_ERRORS = {
     "unknown_entry": "entry_id is not in the corpus",
     "reason_too_long": f"reason must be at most {cases.REASON_MAX} characters",
     "message_too_long": f"message must be at most {cases.MESSAGE_MAX} characters",
-    "case_closed": "the case is closed",
+    "case_closed": "the case is closed or withdrawn",
+    "case_decided": "the case cannot be withdrawn: a suggestion on it has been decided",
+    "message_missing": "text is required",
+    "message_no_words": "text has no words (only invisible characters, marks or punctuation)",
+    "reason_missing": "reason is required",
     "idempotency_key_reused": "this Idempotency-Key was used for another note; use a new key for a new note",
 }
 #: An Idempotency-Key: printable ASCII, as the IETF draft's examples (a UUID fits).
@@ -48,7 +52,8 @@ def fail(status: int, message: str):
 
 def fail_case(exc: cases.CaseError):
     """Answer a refused case operation: 409 for a closed case, 400 for bad input."""
-    status = {"case_closed": 409, "idempotency_key_reused": 422}.get(exc.code, 400)
+    status = {"case_closed": 409, "case_decided": 409, "idempotency_key_reused": 422,
+              "forbidden": 403}.get(exc.code, 400)
     fail(status, CASE_ERRORS.get(exc.code, exc.code))
 
 
@@ -177,7 +182,7 @@ def token():
 
 
 @bp.route("/api/v1/auth/logout", methods=["POST"])
-@requires("volunteer", "caseworker", "admin")
+@requires("volunteer", "coordinator", "caseworker", "admin")
 def logout():
     """Revoke the bearer token presented: it stops working at once."""
     store = db.session()
@@ -214,17 +219,61 @@ def create_note():
     return response
 
 
-@bp.route("/api/v1/notes/<public_id>")
-@requires("volunteer")
-def get_note(public_id: str):
-    """Return a note of the volunteer's organisation with its outcome once closed."""
+@bp.route("/api/v1/notes")
+@requires("volunteer", "coordinator")
+def list_notes():
+    """List the volunteer's own notes (a coordinator: the organisation's), newest first."""
     store = db.session()
-    case = cases.organisation_case(store, g.api_user, public_id)
+    rows = cases.readable_cases(store, g.api_user)
+    news = notify.unread(store, g.api_user, rows)
+    audit.record_reads(store, g.api_user, "note.list", rows)
+    return jsonify(items=[note_item_json(c, c.id in news) for c in rows])
+
+
+def readable_or_404(public_id: str):
+    """Return a case the volunteer wrote (a coordinator: of the organisation) or answer 404."""
+    case = cases.readable_case(db.session(), g.api_user, public_id)
     if case is None:
-        # 404, not 403: another organisation's case must not be shown to exist.
+        # 404, not 403: a colleague's or another organisation's case must not be shown to exist.
         fail(404, "no such note")
+    return case
+
+
+@bp.route("/api/v1/notes/<public_id>")
+@requires("volunteer", "coordinator")
+def get_note(public_id: str):
+    """Return a note with its thread, and its outcome once closed; its news counts as read."""
+    store = db.session()
+    case = readable_or_404(public_id)
     cases.record_view(store, g.api_user, "note.view", case)
+    notify.mark_read(store, g.api_user, case)
     return jsonify(note_json(case, cases.outcome(case)))
+
+
+@bp.route("/api/v1/notes/<public_id>/withdraw", methods=["POST"])
+@requires("volunteer")
+def withdraw_note(public_id: str):
+    """Withdraw the volunteer's own note with a reason, while nothing on it is decided."""
+    case = readable_or_404(public_id)
+    data = body()
+    try:
+        messages.withdraw(db.session(), case, g.api_user, optional_str(data, "reason"))
+    except cases.CaseError as exc:
+        fail_case(exc)
+    return jsonify(id=case.public_id, status=case.status)
+
+
+@bp.route("/api/v1/cases/<public_id>/messages", methods=["POST"])
+@requires("caseworker", "volunteer")
+def post_message(public_id: str):
+    """A caseworker asks the volunteer; the case's volunteer answers or adds information."""
+    case = case_or_404(public_id) if g.api_user.role == "caseworker" else readable_or_404(public_id)
+    data = body()
+    try:
+        row = messages.post(db.session(), case, g.api_user, optional_str(data, "text"))
+    except cases.CaseError as exc:
+        fail_case(exc)
+    return jsonify(**message_json(row), status=case.status), 201
 
 
 @bp.route("/api/v1/queue")

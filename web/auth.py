@@ -17,7 +17,8 @@ from .models import User
 from .throttle import throttle
 
 bp = Blueprint("auth", __name__)
-HOME = {"volunteer": "volunteer.my_cases", "caseworker": "caseworker.queue",
+HOME = {"volunteer": "volunteer.my_cases", "coordinator": "volunteer.my_cases",
+        "caseworker": "caseworker.queue",
         "admin": "admin.users"}
 
 

@@ -11,9 +11,9 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from . import audit, learning
+from . import audit, learning, notify
 from .engine import has_words, redact
-from .models import AREAS, DECISIONS, Case, Decision, Suggestion, User, utcnow
+from .models import AREAS, DECISIONS, STATUSES, Case, Decision, Suggestion, User, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -22,9 +22,11 @@ WISHES_MAX = 2000
 REASON_MAX = 1000
 MESSAGE_MAX = 5000
 #: Queue filters: "open" is everything not yet closed.
-QUEUE_STATUSES = {"open": ("pending", "in_review"), "pending": ("pending",),
-                  "in_review": ("in_review",), "closed": ("closed",),
-                  "all": ("pending", "in_review", "closed")}
+QUEUE_STATUSES = {"open": ("pending", "in_review", "waiting"), "pending": ("pending",),
+                  "in_review": ("in_review",), "waiting": ("waiting",), "closed": ("closed",),
+                  "withdrawn": ("withdrawn",), "all": STATUSES}
+#: A decision or a close is refused in these statuses.
+FINAL = ("closed", "withdrawn")
 _AREA_ALIASES = {"aeldre": "ældre", "aldre": "ældre"}
 
 
@@ -144,17 +146,23 @@ def get_case(db: Session, public_id: str) -> Case | None:
     return db.scalar(select(Case).where(Case.public_id == ref))
 
 
-def organisation_case(db: Session, user: User, public_id: str) -> Case | None:
-    """Return the case if it belongs to the volunteer's organisation, else None."""
-    case = get_case(db, public_id)
-    if case is None or case.organisation_id != user.organisation_id:
-        return None
-    return case
+def _readable_by(user: User):
+    """Which cases a volunteer-side user may read: a volunteer their own, a coordinator the
+    organisation's (data minimisation: volunteers do not read colleagues' notes)."""
+    if user.role == "coordinator":
+        return Case.organisation_id == user.organisation_id
+    return Case.created_by_id == user.id
 
 
-def organisation_cases(db: Session, user: User) -> list[Case]:
-    """Return the volunteer's organisation's cases, newest first."""
-    query = (select(Case).where(Case.organisation_id == user.organisation_id)
+def readable_case(db: Session, user: User, public_id: str) -> Case | None:
+    """Return the case if the volunteer wrote it, or it is the coordinator's organisation's."""
+    ref = public_id.strip().upper()
+    return db.scalar(select(Case).where(Case.public_id == ref, _readable_by(user)))
+
+
+def readable_cases(db: Session, user: User) -> list[Case]:
+    """Return the cases `readable_case` admits for the user, newest first ("Mine sager")."""
+    query = (select(Case).where(_readable_by(user))
              .order_by(Case.created_at.desc(), Case.id.desc())
              .options(selectinload(Case.suggestions), selectinload(Case.decisions)))
     return list(db.scalars(query))
@@ -224,7 +232,7 @@ def decide(db: Session, matcher, case: Case, user: User, entry_id: str, decision
     """
     if decision not in DECISIONS:
         raise CaseError("bad_decision")
-    if case.status == "closed":
+    if case.status in FINAL:
         raise CaseError("case_closed")
     reason = (reason or "").strip() or None
     if reason is not None and len(reason) > REASON_MAX:
@@ -260,13 +268,13 @@ def _status_after_decision():
 
 
 def _claim(db: Session, case: Case, **values) -> None:
-    """Update the case row only if it is not closed; raise CaseError("case_closed") otherwise.
+    """Update the case row only if it is not closed or withdrawn; raise CaseError("case_closed") otherwise.
 
     One statement does the check and the write, so two requests cannot both see "open":
     PostgreSQL makes the second wait on the row lock and re-check, SQLite takes its write lock.
     """
     result = db.execute(
-        update(Case).where(Case.id == case.id, Case.status != "closed")
+        update(Case).where(Case.id == case.id, Case.status.not_in(FINAL))
         .values(updated_at=utcnow(), **values)
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
@@ -277,16 +285,18 @@ def _claim(db: Session, case: Case, **values) -> None:
 
 def close(db: Session, case: Case, user: User, message: str | None = None) -> Case:
     """Close the case with an optional message to the volunteer; exactly one close succeeds."""
-    if case.status == "closed":
+    if case.status in FINAL:
         raise CaseError("case_closed")
     message = (message or "").strip() or None
     if message is not None and len(message) > MESSAGE_MAX:
         raise CaseError("message_too_long")
     _claim(db, case, status="closed", closed_at=utcnow(), closed_by_id=user.id,
            message=redact(message) if message else None)
+    notify.news(db, case, "closed")
     audit.record(db, user, "case.close", case.public_id)
     db.commit()
     db.expire(case)
+    notify.send_soon()
     return case
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from . import audit, cases, db
+from . import audit, cases, db, messages
 from .engine import get_matcher
-from .forms import CloseForm, DecisionForm
+from .forms import CloseForm, DecisionForm, MessageForm
 from .highlight import segments
 from .models import AREAS
 from .security import require_role
@@ -45,7 +45,8 @@ def show_case(public_id: str):
     return render_case(case)
 
 
-def render_case(case, status: int = 200, close_form: CloseForm | None = None):
+def render_case(case, status: int = 200, close_form: CloseForm | None = None,
+                message_form: MessageForm | None = None):
     """Render the case page (also after a form error, with that form's messages)."""
     query = request.args.get("q", "").strip()
     matcher = get_matcher()
@@ -60,7 +61,9 @@ def render_case(case, status: int = 200, close_form: CloseForm | None = None):
         "caseworker/case.html", case=case, suggestions=ordered, entries=entries, enacted=enacted,
         decisions=cases.latest_decisions(case), segments=segments(case.text, evidence),
         query=query, found=found, decision_form=DecisionForm(),
-        close_form=close_form or CloseForm())
+        close_form=close_form or CloseForm(), thread=messages.thread(db.session(), case),
+        waited=messages.waiting_seconds(case), can_ask=messages.can_post(case, current_user),
+        message_form=message_form or MessageForm())
     return page, status
 
 
@@ -98,3 +101,20 @@ def close(public_id: str):
         return redirect(url_for("caseworker.show_case", public_id=case.public_id))
     flash("case_closed")
     return redirect(url_for("caseworker.queue"))
+
+
+@bp.route("/cases/<public_id>/messages", methods=["POST"])
+def ask(public_id: str):
+    """Ask the case's volunteer a question: the case waits for the answer."""
+    case = get_case_or_404(public_id)
+    form = MessageForm()
+    if not form.validate_on_submit():
+        cases.record_view(db.session(), current_user, "case.view", case)
+        return render_case(case, status=400, message_form=form)
+    try:
+        messages.post(db.session(), case, current_user, form.text.data)
+    except cases.CaseError as exc:
+        flash(f"error_{exc.code}", "error")
+        return redirect(url_for("caseworker.show_case", public_id=case.public_id))
+    flash("message_question")
+    return redirect(url_for("caseworker.show_case", public_id=case.public_id, _anchor="thread"))

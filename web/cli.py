@@ -1,4 +1,4 @@
-"""Command line: serve, demo, users add, db upgrade, retention run, case export|delete.
+"""Command line: serve, demo, users add, db upgrade, retention run, notifications send, case export|delete.
 
 Added to `matcher` by matcher/cli.py.
 """
@@ -13,7 +13,7 @@ import click
 import waitress
 from sqlalchemy import select
 
-from . import audit, engine, privacy
+from . import audit, engine, notify, privacy
 from . import create_app as build_app
 from . import db as database
 from .accounts import AccountError, create_user, normalise_username, set_password
@@ -23,8 +23,9 @@ from .models import ROLES, User
 ACCOUNT_ERRORS = {
     "bad_username": "usernames use lower-case letters, digits and . _ @ - (2 to 80 characters)",
     "bad_role": "unknown role",
-    "organisation_required": "a volunteer needs --org",
-    "organisation_not_allowed": "only volunteers belong to an organisation; drop --org",
+    "organisation_required": "a volunteer or coordinator needs --org",
+    "organisation_not_allowed": "only volunteers and coordinators belong to an organisation; drop --org",
+    "bad_email": "--email must be an e-mail address like name@example.dk",
     "password_too_short": "the password is too short (see PASSWORD_MIN_LENGTH)",
     "password_trivial": "the password is only spaces or one character repeated; choose another",
     "password_common": "the password is too easy to guess; four random words work well",
@@ -105,18 +106,21 @@ def users() -> None:
 @users.command("add")
 @click.argument("name")
 @click.option("--role", required=True, type=click.Choice(ROLES))
-@click.option("--org", default=None, help="The volunteer's organisation (created when new).")
+@click.option("--org", default=None,
+              help="The volunteer's or coordinator's organisation (created when new).")
+@click.option("--email", default=None,
+              help="Where the user is told that a case has news (volunteers; optional).")
 @click.option("--password-stdin", is_flag=True,
               help="Read the password from the first line of standard input.")
-def add_user(name: str, role: str, org: str | None, password_stdin: bool) -> None:
-    """Create a user NAME with a role (and organisation, for a volunteer)."""
+def add_user(name: str, role: str, org: str | None, email: str | None, password_stdin: bool) -> None:
+    """Create a user NAME with a role (and organisation, for a volunteer or coordinator)."""
     password = _read_password(password_stdin)
     app = create_app()
     ensure_schema(app)
     with app.app_context():
         store = database.session()
         try:
-            user = create_user(store, name, role, password, org)
+            user = create_user(store, name, role, password, org, email)
         except AccountError as exc:
             raise click.ClickException(ACCOUNT_ERRORS.get(exc.code, exc.code)) from None
         audit.record(store, None, "user.create", user.username)
@@ -204,6 +208,25 @@ def retention_run(days: int | None, dry_run: bool) -> None:
         click.echo(f"  {item.reference}: {item.suggestions} suggestion(s), "
                    f"{item.decisions} decision(s), {item.audit_events_reduced} audit event(s) "
                    "reduced to the reference")
+
+
+@click.group()
+def notifications() -> None:
+    """The e-mails that tell volunteers a case has news (the outbox)."""
+
+
+@notifications.command("send")
+def notifications_send() -> None:
+    """Send the e-mails still waiting in the outbox (after a mail server outage; run from cron)."""
+    app = create_app()
+    ensure_schema(app)
+    if not app.config["SMTP_HOST"]:
+        raise click.ClickException("SMTP_HOST is not set: there is no mail server to send to")
+    with app.app_context():
+        sent, failed = notify.send_pending(database.session(), app.config)
+    click.echo(f"Sent {sent} notification(s); {failed} failed and stay in the outbox.")
+    if failed:
+        raise SystemExit(1)
 
 
 @click.group()

@@ -79,6 +79,27 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RETENTION_DAYS", 365,
             "Days a closed case is kept after closing; `matcher retention run` then deletes it "
             "with its suggestions and decisions (at least 1).", int),
+    Setting("DEADLINE_PAUSES_WHILE_WAITING", True,
+            "While a case waits for the volunteer's answer to a question, its case-handling "
+            "deadline is paused (the time waited is added to the deadline); off, the deadline "
+            "runs on.", _bool),
+    Setting("PUBLIC_URL", "",
+            "The site's address as volunteers reach it (https://brobygger.example.dk), for the "
+            "link in notification e-mails; empty, the address of the request that caused the "
+            "news is used."),
+    Setting("SMTP_HOST", "",
+            "Mail server for notification e-mails (a case has news: a question or the "
+            "answer). Empty, no e-mail is sent; the unread marker in the app still shows."),
+    Setting("SMTP_PORT", 587, "Port of the mail server.", int),
+    Setting("SMTP_USERNAME", "", "Login at the mail server (empty: no login)."),
+    Setting("SMTP_PASSWORD", "", "Password at the mail server."),
+    Setting("SMTP_STARTTLS", True,
+            "Upgrade the connection with STARTTLS before logging in and sending; turn off "
+            "only for a mail server on the same machine or network.", _bool),
+    Setting("SMTP_FROM", "brobygger@localhost", "Sender address of notification e-mails."),
+    Setting("SMTP_TIMEOUT", 10,
+            "Seconds to wait for the mail server before a send counts as failed and is "
+            "retried later.", int),
     Setting("LOG_LEVEL", "INFO", "Level of the application log (never contains note text)."),
 )
 

@@ -42,6 +42,18 @@ class CloseForm(FlaskForm):
     message = TextAreaField(validators=[Optional(), Length(max=MESSAGE_MAX)])
 
 
+class MessageForm(FlaskForm):
+    """A question to the volunteer, or the volunteer's answer or added information."""
+
+    text = TextAreaField(validators=[DataRequired(), Length(max=MESSAGE_MAX)])
+
+
+class WithdrawForm(FlaskForm):
+    """The volunteer withdraws a case, saying why."""
+
+    reason = TextAreaField(validators=[DataRequired(), Length(max=REASON_MAX)])
+
+
 class UserForm(FlaskForm):
     """An admin creates a user (who then sets a password from a one-time link)."""
 

@@ -9,9 +9,14 @@ from sqlalchemy import (JSON, Boolean, CheckConstraint, DateTime, Float, Foreign
                         MetaData, String, Text, TypeDecorator, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-ROLES = ("volunteer", "caseworker", "admin")
+ROLES = ("volunteer", "coordinator", "caseworker", "leader", "admin")
 AREAS = ("ældre", "flygtning", "andet")
-STATUSES = ("pending", "in_review", "closed")
+STATUSES = ("pending", "in_review", "waiting", "closed", "withdrawn")
+#: Who wrote a message on a case, and what it is: a caseworker asks; the volunteer answers a
+#: question or adds information on their own.
+MESSAGE_KINDS = ("question", "answer", "information")
+#: What a volunteer is told about by e-mail and by the unread marker.
+NEWS_EVENTS = ("question", "closed", "reopened")
 DECISIONS = ("confirm", "reject")
 IDEMPOTENCY_KEY_MAX = 255
 CLOSED_AT_AGREES = ("(status = 'closed' AND closed_at IS NOT NULL) "
@@ -86,6 +91,8 @@ class User(UserMixin, Base):
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Where a volunteer is told that a case has news (never what the news is); optional.
+    email: Mapped[str | None] = mapped_column(String(254))
     organisation: Mapped[Organisation | None] = relationship(lazy="joined")
 
     @property
@@ -120,12 +127,23 @@ class Case(Base):
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     message: Mapped[str | None] = mapped_column(Text)
     idempotency_key: Mapped[str | None] = mapped_column(String(IDEMPOTENCY_KEY_MAX))
+    #: Set while the case waits for the volunteer's answer; the finished waits are summed in
+    #: waited_seconds (web/messages.py: waiting_seconds).
+    waiting_since: Mapped[datetime | None]
+    waited_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    withdrawn_at: Mapped[datetime | None]
+    withdrawal_reason: Mapped[str | None] = mapped_column(Text)
+    #: The last time the volunteer had news on the case (a question, the closing); unread
+    #: until the reader's CaseRead is later.
+    news_at: Mapped[datetime | None]
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")
     suggestions: Mapped[list[Suggestion]] = relationship(
         back_populates="case", order_by="Suggestion.id", cascade="all, delete-orphan")
     decisions: Mapped[list[Decision]] = relationship(
         back_populates="case", order_by="Decision.id", cascade="all, delete-orphan")
+    messages: Mapped[list[Message]] = relationship(
+        back_populates="case", order_by="Message.id", cascade="all, delete-orphan")
 
 
 class Suggestion(Base):
@@ -166,6 +184,60 @@ class Decision(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     case: Mapped[Case] = relationship(back_populates="decisions")
     suggestion: Mapped[Suggestion] = relationship(lazy="joined")
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class Message(Base):
+    """One message of a case's thread between caseworker and volunteer, stored redacted."""
+
+    __tablename__ = "messages"
+    __table_args__ = (CheckConstraint(_one_of("kind", MESSAGE_KINDS), name="kind"),
+                      CheckConstraint(_one_of("from_role", ("caseworker", "volunteer")),
+                                      name="from_role"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    from_role: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    case: Mapped[Case] = relationship(back_populates="messages")
+    user: Mapped[User | None] = relationship(lazy="joined")
+
+
+class CaseRead(Base):
+    """When a user last opened a case: its news since then is unread for that user."""
+
+    __tablename__ = "case_reads"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"),
+                                         primary_key=True, index=True)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Notification(Base):
+    """An e-mail to a volunteer that a case has news, kept until it is sent (the outbox).
+
+    Written in the same transaction as the news itself, so an SMTP outage never loses the
+    decision or the notice; web/notify.py sends it after the commit and retries.
+    """
+
+    __tablename__ = "notifications"
+    __table_args__ = (CheckConstraint(_one_of("event", NEWS_EVENTS), name="event"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    event: Mapped[str] = mapped_column(String(16))
+    #: Rendered when the news happens, in the recipient's page language: a reference and a
+    #: link, never the note, the question or the message.
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None] = mapped_column(index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(String(200))
     user: Mapped[User] = relationship(lazy="joined")
 
 

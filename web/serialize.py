@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .cases import latest_decisions, ranked
-from .models import Case, Decision, Suggestion
+from .models import Case, Decision, Message, Suggestion
 
 EXCERPT_LENGTH = 160
 
@@ -12,13 +12,27 @@ def _citation(s: Suggestion) -> dict:
             "title": s.title}
 
 
+def message_json(m: Message) -> dict:
+    """One message of a case's thread, as stored (redacted); who wrote it only by role."""
+    return {"from_role": m.from_role, "kind": m.kind, "text": m.text,
+            "created_at": m.created_at.isoformat()}
+
+
 def note_json(case: Case, outcome: list[Suggestion]) -> dict:
-    """What a volunteer sees: the note, its status and, once closed, the outcome and message."""
+    """What a volunteer sees: the note, its status, the thread and, once closed, the outcome."""
     return {"id": case.public_id, "status": case.status, "area": case.area, "text": case.text,
             "organisation_wishes": case.organisation_wishes,
             "created_at": case.created_at.isoformat(),
             "outcome": [_citation(s) for s in outcome],
-            "message": case.message if case.status == "closed" else None}
+            "message": case.message if case.status == "closed" else None,
+            "messages": [message_json(m) for m in case.messages],
+            "withdrawn_at": case.withdrawn_at.isoformat() if case.withdrawn_at else None}
+
+
+def note_item_json(case: Case, unread: bool) -> dict:
+    """A row of the volunteer's list: reference, status, area, when, and whether it has news."""
+    return {"id": case.public_id, "status": case.status, "area": case.area,
+            "created_at": case.created_at.isoformat(), "unread": unread}
 
 
 def suggestion_json(s: Suggestion, decision: Decision | None) -> dict:
@@ -46,7 +60,10 @@ def case_json(case: Case) -> dict:
             "closed_at": case.closed_at.isoformat() if case.closed_at else None,
             "message": case.message,
             "suggestions": [suggestion_json(s, latest.get(s.id)) for s in ordered],
-            "decisions": [decision_json(d) for d in case.decisions]}
+            "decisions": [decision_json(d) for d in case.decisions],
+            "messages": [message_json(m) for m in case.messages],
+            "withdrawn_at": case.withdrawn_at.isoformat() if case.withdrawn_at else None,
+            "withdrawal_reason": case.withdrawal_reason}
 
 
 def queue_item_json(case: Case, top: Suggestion | None) -> dict:

@@ -1,21 +1,26 @@
-"""Volunteer pages: the note form, the receipt and "Mine sager"."""
+"""Volunteer pages: the note form, the receipt, "Mine sager", answers and withdrawal.
+
+A volunteer reads only the cases they wrote; an organisation's coordinator reads all of the
+organisation's, without writing on them (cases.readable_case).
+"""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from . import audit, cases, db
+from . import audit, cases, db, messages, notify
 from .engine import get_matcher
-from .forms import NoteForm
+from .forms import MessageForm, NoteForm, WithdrawForm
+from .outcome import explain
 from .security import require_role
 
 bp = Blueprint("volunteer", __name__, url_prefix="/volunteer")
-bp.before_request(require_role("volunteer"))
+bp.before_request(require_role("volunteer", "coordinator"))
 
 
 def get_own_case(public_id: str):
-    """Return a case of the volunteer's organisation; 404 for others' (existence stays hidden)."""
-    case = cases.organisation_case(db.session(), current_user, public_id)
+    """Return a case the user may read; 404 for others' (existence stays hidden)."""
+    case = cases.readable_case(db.session(), current_user, public_id)
     if case is None:
         abort(404)
     return case
@@ -24,6 +29,8 @@ def get_own_case(public_id: str):
 @bp.route("/notes/new", methods=["GET", "POST"])
 def new_note():
     """Show the note form and submit the note."""
+    if current_user.role != "volunteer":
+        abort(403)
     form = NoteForm()
     error = None
     if form.validate_on_submit():
@@ -52,15 +59,66 @@ def receipt(public_id: str):
 
 @bp.route("/notes")
 def my_cases():
-    """List the organisation's cases with their status ("Mine sager")."""
-    rows = cases.organisation_cases(db.session(), current_user)
-    audit.record_reads(db.session(), current_user, "note.list", rows)  # each row has an excerpt
-    return render_template("volunteer/my_cases.html", cases=rows, outcome=cases.outcome)
+    """List the volunteer's own cases (a coordinator: the organisation's) with status and news."""
+    store = db.session()
+    rows = cases.readable_cases(store, current_user)
+    audit.record_reads(store, current_user, "note.list", rows)  # each row has an excerpt
+    return render_template("volunteer/my_cases.html", cases=rows, outcome=cases.outcome,
+                           unread=notify.unread(store, current_user, rows))
 
 
 @bp.route("/notes/<public_id>")
 def show_note(public_id: str):
-    """Show one case: the note, its status and, once closed, the outcome and message."""
+    """Show one case: the note, the thread with the caseworker and, once closed, the outcome."""
+    return render_note(get_own_case(public_id))
+
+
+def render_note(case, status: int = 200, message_form=None, withdraw_form=None):
+    """Render the volunteer's case page (also after a form error, with that form's messages)."""
+    store = db.session()
+    cases.record_view(store, current_user, "note.view", case)
+    notify.mark_read(store, current_user, case)
+    found = cases.outcome(case)
+    page = render_template(
+        "volunteer/case.html", case=case, outcome=found, explained=explain(get_matcher(), found),
+        thread=messages.thread(store, case), waited=messages.waiting_seconds(case),
+        can_post=messages.can_post(case, current_user),
+        can_withdraw=messages.can_withdraw(case, current_user),
+        message_form=message_form or MessageForm(), withdraw_form=withdraw_form or WithdrawForm())
+    return page, status
+
+
+@bp.route("/notes/<public_id>/messages", methods=["POST"])
+def post_message(public_id: str):
+    """Answer the caseworker's question, or add information to the case."""
     case = get_own_case(public_id)
-    cases.record_view(db.session(), current_user, "note.view", case)
-    return render_template("volunteer/case.html", case=case, outcome=cases.outcome(case))
+    form = MessageForm()
+    if not form.validate_on_submit():
+        return render_note(case, 400, message_form=form)
+    try:
+        sent = messages.post(db.session(), case, current_user, form.text.data)
+    except cases.CaseError as exc:
+        if exc.code == "forbidden":
+            abort(403)
+        flash(f"error_{exc.code}", "error")
+        return redirect(url_for("volunteer.show_note", public_id=case.public_id))
+    flash(f"message_{sent.kind}")
+    return redirect(url_for("volunteer.show_note", public_id=case.public_id, _anchor="thread"))
+
+
+@bp.route("/notes/<public_id>/withdraw", methods=["POST"])
+def withdraw(public_id: str):
+    """Withdraw the case, with a reason, while nothing has been decided on it."""
+    case = get_own_case(public_id)
+    form = WithdrawForm()
+    if not form.validate_on_submit():
+        return render_note(case, 400, withdraw_form=form)
+    try:
+        messages.withdraw(db.session(), case, current_user, form.reason.data)
+    except cases.CaseError as exc:
+        if exc.code == "forbidden":
+            abort(403)
+        flash(f"error_{exc.code}", "error")
+        return redirect(url_for("volunteer.show_note", public_id=case.public_id))
+    flash("case_withdrawn")
+    return redirect(url_for("volunteer.show_note", public_id=case.public_id))

@@ -131,7 +131,7 @@ def test_decision_values_are_checked(client, vol, cw):
         assert "error" in response.get_json()
     assert client.post(f"/api/v1/cases/{note_id}/close", headers=cw).status_code == 200
     again = client.post(url, json={"entry_id": entry, "decision": "confirm"}, headers=cw)
-    assert again.status_code == 409 and again.get_json() == {"error": "the case is closed"}
+    assert again.status_code == 409 and again.get_json() == {"error": "the case is closed or withdrawn"}
     assert client.post(f"/api/v1/cases/{note_id}/close", headers=cw).status_code == 409
 
 

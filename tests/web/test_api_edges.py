@@ -50,7 +50,7 @@ def test_a_body_above_the_limit_is_413_json(app, client, vol):
     huge = _submit(client, vol, text="ord " * 100_000)
     assert huge.status_code == 413 and set(huge.get_json()) == {"error"}
     with app.app_context():
-        assert cases.organisation_cases(db.session(), user(app, "vol")) == []
+        assert cases.readable_cases(db.session(), user(app, "vol")) == []
 
 
 @pytest.mark.parametrize("field,size,needle", [

@@ -76,7 +76,7 @@ def test_concurrent_closes_and_decisions(store_app, server):
         for kind, status, data in answers:
             assert status in ((200, 409) if kind == "close" else (201, 409)), answers
             if status == 409:
-                assert data == {"error": "the case is closed"}
+                assert data == {"error": "the case is closed or withdrawn"}
         with store_app.app_context():
             store = web_db.session()
             case = store.scalar(select(Case).where(Case.public_id == ref))
@@ -101,9 +101,9 @@ def test_decision_on_a_closed_case_is_refused(store_app):
     entry = client.get(f"/api/v1/cases/{ref}", headers=headers).get_json()["suggestions"][0]["id"]
     response = client.post(f"/api/v1/cases/{ref}/decisions", json={"entry_id": entry, "decision": "confirm"},
                            headers=headers)
-    assert response.status_code == 409 and response.get_json() == {"error": "the case is closed"}
+    assert response.status_code == 409 and response.get_json() == {"error": "the case is closed or withdrawn"}
     again = client.post(f"/api/v1/cases/{ref}/close", json={"message": "igen"}, headers=headers)
-    assert again.status_code == 409 and again.get_json() == {"error": "the case is closed"}
+    assert again.status_code == 409 and again.get_json() == {"error": "the case is closed or withdrawn"}
     case = client.get(f"/api/v1/cases/{ref}", headers=headers).get_json()
     assert case["decisions"] == [] and case["status"] == "closed" and case["message"] is None
 

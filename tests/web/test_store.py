@@ -118,16 +118,19 @@ def test_queue_is_oldest_first_and_filters(app):
         assert [c.public_id for c in cases.queue(store, status="closed")] == ids[:1]
 
 
-def test_organisation_scoping(app):
-    """A volunteer reaches the cases of its own organisation only."""
+def test_volunteers_read_their_own_cases_and_coordinators_their_organisations(app):
+    """A volunteer reaches only the cases they wrote; the coordinator every case of the organisation."""
     public_id = add_case(app, "vol")
     with app.app_context():
         store = db.session()
-        assert cases.organisation_case(store, user(app, "vol2"), public_id) is not None
-        assert cases.organisation_case(store, user(app, "other"), public_id) is None
-        assert [c.public_id for c in cases.organisation_cases(store, user(app, "vol2"))] == [
-            public_id]
-        assert cases.organisation_cases(store, user(app, "other")) == []
+        assert cases.readable_case(store, user(app, "vol"), public_id) is not None
+        assert cases.readable_case(store, user(app, "vol2"), public_id) is None  # a colleague
+        assert cases.readable_case(store, user(app, "other"), public_id) is None
+        assert cases.readable_case(store, user(app, "coord"), public_id) is not None
+        assert cases.readable_case(store, user(app, "coord_b"), public_id) is None
+        assert cases.readable_cases(store, user(app, "vol2")) == []
+        assert [c.public_id for c in cases.readable_cases(store, user(app, "coord"))] == [public_id]
+        assert cases.readable_cases(store, user(app, "other")) == []
 
 
 def test_passwords_are_argon2id_and_checked(app):

@@ -52,7 +52,7 @@ def test_receipt_shows_the_text_as_it_was_stored(app, client, auth):
     response = client.post("/volunteer/notes/new", data={**FORM, "text": text}, follow_redirects=True)
     page = response.get_data(as_text=True)
     with app.app_context():
-        [case] = cases.organisation_cases(db.session(), user(app, "vol"))
+        [case] = cases.readable_cases(db.session(), user(app, "vol"))
         stored = case.text
         actions = [e.action for e in db.session().scalars(select(AuditEvent)) if e.target == case.public_id]
     assert stored == ("Besøgte fru [NAVN 1] (88) i Vejgaard i dag. Hendes datter [NAVN 2] ringer fra [TELEFON]. "
@@ -69,7 +69,7 @@ def test_submit_shows_a_receipt_with_the_reference(app, client, auth):
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and "Tak – henvendelsen er modtaget" in page
     with app.app_context():
-        [case] = cases.organisation_cases(db.session(), user(app, "vol"))
+        [case] = cases.readable_cases(db.session(), user(app, "vol"))
         assert case.public_id in page
         assert case.organisation_wishes == "Et lokale om tirsdagen." and case.area == "ældre"
 
@@ -91,16 +91,23 @@ def test_invalid_notes_are_refused_with_the_field_marked(app, client, auth, chan
     assert response.status_code == 400, "a refused note is a 400, as on the API"
     assert f'id="{message}-errors"' in page and 'name="text"' in page
     with app.app_context():
-        assert cases.organisation_cases(db.session(), user(app, "vol")) == []
+        assert cases.readable_cases(db.session(), user(app, "vol")) == []
 
 
-def test_my_cases_lists_the_organisations_cases_only(app, client, auth):
-    """Colleagues in the organisation share the list; other organisations stay out."""
-    mine = add_case(app, "vol2")
+def test_my_cases_lists_the_volunteers_own_cases_and_the_coordinator_the_organisations(app, client, auth):
+    """A volunteer does not read a colleague's notes; the organisation's coordinator reads them all."""
+    mine = add_case(app, "vol")
+    colleague = add_case(app, "vol2")
     theirs = add_case(app, "other")
     auth.login("vol")
     page = client.get("/volunteer/notes").get_data(as_text=True)
-    assert mine in page and theirs not in page and "Afventer" in page
+    assert mine in page and colleague not in page and theirs not in page and "Afventer" in page
+    assert client.get(f"/volunteer/notes/{colleague}").status_code == 404
+    auth.logout()
+    auth.login("coord")
+    page = client.get("/volunteer/notes").get_data(as_text=True)
+    assert mine in page and colleague in page and theirs not in page
+    assert "Organisationens sager" in page
 
 
 def test_volunteers_never_see_raw_suggestions(app, client, auth, case_id):
@@ -126,4 +133,4 @@ def test_volunteers_never_see_raw_suggestions(app, client, auth, case_id):
     assert confirmed.title in page and rejected.title not in page
     assert "Visitationen ringer i morgen." in page and "Afsluttet" in page
     listing = client.get("/volunteer/notes").get_data(as_text=True)
-    assert "1 svar fra kommunen" in listing
+    assert "1 regel eller tilbud" in listing

@@ -22,6 +22,8 @@ USERS = {
     "vol": ("volunteer", ORG_A),
     "vol2": ("volunteer", ORG_A),
     "other": ("volunteer", ORG_B),
+    "coord": ("coordinator", ORG_A),
+    "coord_b": ("coordinator", ORG_B),
     "cw": ("caseworker", None),
     "cw2": ("caseworker", None),
     "adm": ("admin", None),
