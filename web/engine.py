@@ -74,8 +74,9 @@ def redact(text: str) -> str:
     return engine_redact(drop_invisible(text))
 
 
-def has_words(text: str) -> bool:
-    """Say whether a note holds a few words once invisible characters and stray marks are gone."""
+def has_words(text: str, words: int | None = None) -> bool:
+    """Say whether a note holds a few words (or `words` words) once invisible characters and
+    stray marks are gone."""
     from matcher.text import has_words as engine_has_words
 
-    return engine_has_words(text)
+    return engine_has_words(text) if words is None else engine_has_words(text, words)

@@ -56,7 +56,7 @@ def _check_text(text: str | None, limit: int = MESSAGE_MAX) -> str:
         raise CaseError("message_missing")
     if len(text) > limit:
         raise CaseError("message_too_long")
-    if not has_words(text):
+    if not has_words(text, words=1):  # "Ja" is an answer; invisible characters are not
         raise CaseError("message_no_words")
     return text
 

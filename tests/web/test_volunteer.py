@@ -134,3 +134,36 @@ def test_volunteers_never_see_raw_suggestions(app, client, auth, case_id):
     assert "Visitationen ringer i morgen." in page and "Afsluttet" in page
     listing = client.get("/volunteer/notes").get_data(as_text=True)
     assert "1 regel eller tilbud" in listing
+
+
+def test_a_note_over_the_limit_is_refused_whole_not_cut(app, client, auth):
+    """The form does not cut a long text (no maxlength); the server refuses it and gives it back."""
+    auth.login("vol")
+    form = client.get("/volunteer/notes/new").get_data(as_text=True)
+    textarea = form[form.index('<textarea id="text"'):form.index("</textarea>")]
+    assert "maxlength" not in textarea and 'data-limit="5000"' in textarea and 'dir="auto"' in textarea
+    long = (NOTE + " ") * 60
+    assert len(long) > 5000
+    response = client.post("/volunteer/notes/new", data={**FORM, "text": long})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and long.strip() in page
+    with app.app_context():
+        assert cases.readable_cases(db.session(), user(app, "vol")) == []
+
+
+def test_the_outcome_explains_each_confirmed_entry_with_whom_to_contact(app, client, auth, case_id):
+    """A confirmed service shows the corpus's summary and contact; a rule the services that rest on it."""
+    matcher = app.extensions["matcher"]
+    service = matcher.corpus.get("aalborg-kontaktcentret-visitation")
+    rule = next(r for r in matcher.corpus.rules
+                if any(r.citation in v.legal_basis and v.contact for v in matcher.corpus.services))
+    with app.app_context():
+        store = db.session()
+        for entry in (service, rule):
+            cases.decide(store, matcher, cases.get_case(store, case_id), user(app, "cw"), entry.id, "confirm")
+        cases.close(store, cases.get_case(store, case_id), user(app, "cw"), "Ring til Kontaktcentret.")
+    auth.login("vol")
+    page = client.get(f"/volunteer/notes/{case_id}").get_data(as_text=True)
+    assert "Hvad sker der nu?" in page and "tlf. 99 82 50 00" in page
+    assert service.summary.split(".")[0] in page and rule.summary.split(".")[0] in page
+    assert "Hvor søger man?" in page

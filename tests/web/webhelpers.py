@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 import os
+import socket
+import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from email import message_from_bytes, policy
 
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
@@ -112,3 +116,60 @@ def add_case(app, username: str = "vol", note: str = NOTE, area: str = "ældre",
         case = submit_note(web_db.session(), app.extensions["matcher"], user(app, username),
                            note, area, True, wishes)
         return case.public_id
+
+
+class MailBox:
+    """The mails a real SMTP server (aiosmtpd) started by the test received."""
+
+    def __init__(self):
+        self.mails: list = []
+        self._arrived = threading.Condition()
+
+    async def handle_DATA(self, server, session, envelope):
+        """aiosmtpd's hook: keep the parsed mail and its envelope recipients."""
+        mail = message_from_bytes(envelope.content, policy=policy.default)
+        with self._arrived:
+            self.mails.append((list(envelope.rcpt_tos), mail))
+            self._arrived.notify_all()
+        return "250 OK"
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list:
+        """Wait until `count` mails have arrived (the app sends in a thread); return them all."""
+        with self._arrived:
+            self._arrived.wait_for(lambda: len(self.mails) >= count, timeout=timeout)
+            return list(self.mails)
+
+
+def wait_for_senders(timeout: float = 20.0) -> None:
+    """Wait for the app's notification threads (web.notify.send_soon) to finish their try."""
+    for thread in threading.enumerate():
+        if thread.name == "notify":
+            thread.join(timeout)
+
+
+def free_port() -> int:
+    """A local port nothing listens on (the SMTP server's, or one that refuses connections)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def smtp_server(port: int | None = None) -> Iterator[tuple[int, MailBox]]:
+    """Run an aiosmtpd SMTP server on 127.0.0.1 for the block; yield its port and mailbox."""
+    from aiosmtpd.controller import Controller
+
+    box = MailBox()
+    controller = Controller(box, hostname="127.0.0.1", port=port or free_port())
+    controller.start()
+    try:
+        yield controller.port, box
+    finally:
+        controller.stop()
+
+
+def smtp_config(port: int) -> dict:
+    """Settings that send notification e-mails to the test's SMTP server (no TLS on localhost)."""
+    return {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": port, "SMTP_STARTTLS": False,
+            "SMTP_FROM": "brobygger@test.invalid", "SMTP_TIMEOUT": 5,
+            "PUBLIC_URL": "https://brobygger.test"}
