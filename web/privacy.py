@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from . import audit
@@ -88,8 +88,12 @@ def case_record(db: Session, case: Case) -> dict:
             "consent_at": _when(case.consent_at), "status": case.status,
             "created_at": _when(case.created_at), "updated_at": _when(case.updated_at),
             "closed_at": _when(case.closed_at), "closed_by": _username(closed_by),
-            "message": case.message,
+            "message": case.message, "withdrawn_at": _when(case.withdrawn_at),
+            "withdrawal_reason": case.withdrawal_reason, "waited_seconds": case.waited_seconds,
         },
+        "messages": [{
+            "from_role": m.from_role, "kind": m.kind, "text": m.text, "by": _username(m.user),
+            "at": _when(m.created_at)} for m in case.messages],
         "suggestions": [{
             "entry_id": s.entry_id, "kind": s.kind, "law": s.law, "section": s.section,
             "title": s.title, "rank": s.rank, "score": s.score, "evidence": s.evidence,
@@ -156,12 +160,14 @@ def delete_case(db: Session, user, reference: str) -> Deleted:
 
 
 def expired_cases(db: Session, days: int, now: datetime | None = None) -> tuple[datetime, list[Case]]:
-    """Return the cutoff and the cases closed before it (`days` before `now`)."""
+    """Return the cutoff and the cases closed or withdrawn before it (`days` before `now`)."""
     if days < 1:
         raise ValueError("the retention period must be at least one day")
     cutoff = (now or utcnow()) - timedelta(days=days)
-    rows = db.scalars(select(Case).where(Case.status == "closed", Case.closed_at.is_not(None),
-                                         Case.closed_at < cutoff).order_by(Case.closed_at, Case.id))
+    ended = or_(and_(Case.status == "closed", Case.closed_at < cutoff),
+                and_(Case.status == "withdrawn", Case.withdrawn_at < cutoff))
+    rows = db.scalars(select(Case).where(ended)
+                      .order_by(func.coalesce(Case.closed_at, Case.withdrawn_at), Case.id))
     return cutoff, list(rows)
 
 

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from web import cases, cli, db, privacy
+from web import cases, cli, db, messages, privacy
 from web.models import AuditEvent, Case, Decision, Suggestion, utcnow
 
 from webhelpers import add_case, user
@@ -224,3 +224,23 @@ def test_case_commands_explain_an_unknown_reference(app, commands, args):
     assert result.exit_code == 1
     assert "no case has the reference 'AAAA-BBBB-CCCC-DDDD'" in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_withdrawn_cases_expire_and_the_export_holds_the_thread(app):
+    """A case withdrawn longer ago than the period goes too; an export lists its messages."""
+    old, recent = add_case(app), add_case(app)
+    with app.app_context():
+        store = db.session()
+        messages.post(store, cases.get_case(store, old), user(app, "cw"), "Bor hun alene?")
+        messages.post(store, cases.get_case(store, old), user(app, "vol"), "Ja, hun bor alene.")
+        for ref in (old, recent):
+            messages.withdraw(store, cases.get_case(store, ref), user(app, "vol"), "Flyttet")
+        record = privacy.export_case(store, user(app, "adm"), old)
+        assert [(m["from_role"], m["kind"], m["by"]) for m in record["messages"]] == [
+            ("caseworker", "question", "cw"), ("volunteer", "answer", "vol")]
+        assert record["case"]["withdrawal_reason"] == "Flyttet"
+        cases.get_case(store, old).withdrawn_at = utcnow() - timedelta(days=400)
+        store.commit()
+        report = privacy.run_retention(store, 365)
+    assert [c.reference for c in report.cases] == [old]
+    assert not rows_of(app, old)["case"] and rows_of(app, recent)["case"]
