@@ -1,4 +1,5 @@
-"""End to end in Chromium: submit a note, confirm and close it, read the outcome."""
+"""End to end in Chromium: submit a note, confirm and close it, read the outcome; ask and answer
+with the volunteer told by the unread marker and by a mail to a real SMTP server."""
 from __future__ import annotations
 
 import threading
@@ -6,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from webhelpers import PASSWORD, base_config, build_app
+from web import db as web_db
+
+from webhelpers import PASSWORD, add_case, base_config, build_app, smtp_config, smtp_server, user
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -38,6 +41,29 @@ def live_server(tmp_path, matcher):
     server.close()
     thread.join(timeout=10)
     app.extensions["db_engine"].dispose()
+
+
+@pytest.fixture
+def live_server_with_mail(tmp_path, matcher):
+    """As live_server, with notification e-mails going to an SMTP server the test started."""
+    import waitress
+
+    with smtp_server() as (port, box):
+        config = base_config(tmp_path, f"sqlite:///{tmp_path / 'e2e-mail.db'}", matcher)
+        config.update(WTF_CSRF_ENABLED=True, TESTING=False, **smtp_config(port))
+        app = build_app(config)
+        with app.app_context():
+            user(app, "vol").email = "frivillig@example.dk"
+            web_db.session().commit()
+        server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
+        base = f"http://127.0.0.1:{server.effective_port}"
+        app.config["PUBLIC_URL"] = base  # the mail's link leads back to this server
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        yield base, app, box
+        server.close()
+        thread.join(timeout=10)
+        app.extensions["db_engine"].dispose()
 
 
 @pytest.fixture
@@ -137,4 +163,61 @@ def test_admin_creates_a_user_who_sets_a_password_from_the_link(live_server, bro
     newcomer.click("button.primary")
     newcomer.wait_for_selector("h1")
     assert newcomer.url.endswith("/caseworker/queue")
+    assert problems == []
+
+
+def test_ask_and_answer_with_the_volunteer_told_by_mail_and_marker(live_server_with_mail, browser):
+    """The caseworker asks; the volunteer gets a mail and a marker, answers in Arabic; the
+    caseworker reads the answer, shown right to left."""
+    base, app, box = live_server_with_mail
+    reference = add_case(app)
+    problems: list[str] = []
+    caseworker = _open_page(browser, base, problems)
+    _login(caseworker, "cw")
+    caseworker.goto(f"/caseworker/cases/{reference}")
+    caseworker.fill("#question-text", "Bor hun alene? Må vi ringe til hende?")
+    caseworker.click("button:has-text('Send spørgsmål')")
+    caseworker.wait_for_selector("text=Spørgsmålet er sendt")
+    assert caseworker.inner_text("#case-status").strip() == "Venter på svar"
+    assert "sat på pause" in caseworker.inner_text("#waiting-notice")
+
+    [(to, mail)] = box.wait_for(1)
+    body = mail.get_content()
+    assert to == ["frivillig@example.dk"] and "Bor hun alene" not in body
+    link = next(line for line in body.splitlines() if line.startswith(base))
+
+    volunteer = _open_page(browser, base, problems)
+    _login(volunteer, "vol")
+    row = volunteer.locator(".case-row", has_text=reference)
+    assert row.locator(".badge.news").inner_text().strip() == "Nyt"
+    volunteer.goto(link)
+    assert "Bor hun alene?" in volunteer.inner_text("#thread")
+    answer = "نعم، تعيش وحدها. Ja, hun bor alene."
+    volunteer.fill("#message-text", answer)
+    volunteer.click("button:has-text('Send svar')")
+    volunteer.wait_for_selector("text=Dit svar er sendt")
+    volunteer.goto("/volunteer/notes")
+    assert volunteer.locator(".case-row", has_text=reference).locator(".badge.news").count() == 0
+
+    caseworker.reload()
+    message = caseworker.locator(".thread-message.kind-answer .thread-text")
+    assert message.inner_text().strip() == answer
+    assert message.evaluate("el => getComputedStyle(el).direction") == "rtl"
+    assert caseworker.inner_text("#case-status").strip() == "Afventer"
+    assert problems == []
+
+
+def test_the_note_form_warns_at_the_limit_instead_of_cutting(live_server, browser):
+    """Typing past 5,000 characters keeps the text and says how much is over."""
+    problems: list[str] = []
+    volunteer = _open_page(browser, live_server, problems)
+    _login(volunteer, "vol")
+    volunteer.goto("/volunteer/notes/new")
+    volunteer.fill("#text", "a" * 5000)
+    assert "grænsen er nået" in volunteer.inner_text("#text-count")
+    volunteer.fill("#text", "a" * 5003)
+    assert volunteer.input_value("#text") == "a" * 5003
+    counter = volunteer.locator("#text-count")
+    assert "5.003" in counter.inner_text() and "højst 5.000" in counter.inner_text()
+    assert "warning" in (counter.get_attribute("class") or "")
     assert problems == []
