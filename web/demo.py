@@ -8,12 +8,13 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import cases
+from . import cases, messages
 from .accounts import create_user, get_or_create_organisation
 from .models import User
 
 ORGANISATIONS = ("Røde Kors Aalborg", "Ældre Sagen Aalborg", "Dansk Flygtningehjælp Aalborg")
 USERS = (("frivillig", "volunteer", "Røde Kors Aalborg"),
+         ("koordinator", "coordinator", "Røde Kors Aalborg"),
          ("sagsbehandler", "caseworker", None),
          ("admin", "admin", None))
 # Invented people, without names (volunteers are asked to leave names out);
@@ -46,6 +47,7 @@ NOTES = (
      "Hun har brug for aflastning og nogen at tale med.",
      None),
 )
+QUESTION = "Bor familien i en almen bolig? Og må vi ringe til faren med en tolk?"
 CLOSING_MESSAGE = ("Tak for henvendelsen. Visitationen kontakter borgeren i denne uge om hjælp "
                    "til bad og om madservice.")
 
@@ -76,4 +78,6 @@ def load_demo(db: Session, get_matcher: Callable) -> list[tuple[str, str, str | 
     if best is not None:
         cases.decide(db, matcher, first, users["caseworker"], best.entry_id, "confirm")
     cases.close(db, first, users["caseworker"], CLOSING_MESSAGE)
+    # And one waits for the volunteer's answer to a question.
+    messages.post(db, submitted[1], users["caseworker"], QUESTION)
     return created
