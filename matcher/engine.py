@@ -181,9 +181,38 @@ class Matcher:
         """
         return self.feedback.add(examples)
 
+    def relearn(self, examples: Iterable[Example]) -> int:
+        """Replace everything learned with these decisions (oldest first), in one swap.
+
+        Matches running meanwhile use the old feedback or the new, never a mix; another process's
+        decisions reach this one this way (web/learning.py).
+
+        Args:
+            examples: every decision that stands, oldest first, with stored vectors where known.
+        Returns:
+            How many examples named a known entry and were used.
+        """
+        fresh = self._new_feedback()
+        used = fresh.add(examples)
+        self.feedback = fresh
+        return used
+
+    def example_vector(self, text: str) -> np.ndarray:
+        """The vector a decision on `text` (a redacted note) is learned with, to be stored with it.
+
+        Args:
+            text: the redacted note.
+        Returns:
+            float32 array of the encoder's dimension; valid for `self.encoder.name` only.
+        """
+        return self.feedback.vector(text)
+
     def forget(self) -> None:
         """Drop everything learned from decisions."""
-        self.feedback = Feedback(self.encoder, self.corpus.numbers, max_examples=self.settings.feedback_examples)
+        self.feedback = self._new_feedback()
+
+    def _new_feedback(self) -> Feedback:
+        return Feedback(self.encoder, self.corpus.numbers, max_examples=self.settings.feedback_examples)
 
     @property
     def default_weights(self) -> dict[str, float]:

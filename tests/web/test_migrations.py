@@ -12,7 +12,8 @@ from web.models import Base
 from webhelpers import base_config
 
 TABLES = {"organisations", "users", "cases", "suggestions", "decisions", "audit_events",
-          "api_tokens", "login_sessions", "password_links", "alembic_version"}
+          "api_tokens", "login_sessions", "password_links", "note_vectors", "learning_state",
+          "alembic_version"}
 
 
 def _engine(tmp_path, database_url, matcher):
