@@ -197,15 +197,15 @@ class Matcher:
         self.feedback = fresh
         return used
 
-    def example_vector(self, text: str) -> np.ndarray:
-        """The vector a decision on `text` (a redacted note) is learned with, to be stored with it.
+    def example_vectors(self, texts: list[str]) -> np.ndarray:
+        """The vectors decisions on `texts` (redacted notes) are learned with, to be stored with them.
 
         Args:
-            text: the redacted note.
+            texts: the redacted notes.
         Returns:
-            float32 array of the encoder's dimension; valid for `self.encoder.name` only.
+            float32 array (len(texts) x dim), valid for `self.encoder.name` only.
         """
-        return self.feedback.vector(text)
+        return self.feedback.vectors(list(texts))
 
     def forget(self) -> None:
         """Drop everything learned from decisions."""

@@ -70,9 +70,9 @@ class Feedback:
             self._state = (vecs, owners, conf, rej)
         return len(known)
 
-    def vector(self, text: str) -> np.ndarray:
-        """The embedding an example of `text` is kept as (float32, dim): store it to skip encoding later."""
-        return self._encoder.encode_queries([without_names(text)])[0].astype(np.float32)
+    def vectors(self, texts: list[str]) -> np.ndarray:
+        """The embeddings examples of `texts` are kept as (float32, n x dim): store them to skip encoding later."""
+        return self._encoder.encode_queries([without_names(t) for t in texts]).astype(np.float32)
 
     def _vectors(self, examples: list[Example]) -> np.ndarray:
         """The examples' vectors: the ones given (of this encoder's size), the rest encoded in one batch."""

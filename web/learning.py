@@ -62,25 +62,34 @@ def _vector(blob: bytes | None) -> np.ndarray | None:
     return None if blob is None else np.frombuffer(blob, dtype="<f4").astype(np.float32)
 
 
-def note_vector(db: Session, matcher, case: Case, commit: bool = True) -> np.ndarray | None:
+def note_vector(db: Session, matcher, case: Case) -> np.ndarray | None:
     """The engine's vector of the case's redacted note: read from the store, or made and stored now.
 
     Returns None for an engine that cannot make one (a stand-in without an encoder).
     """
     encoder = _encoder_name(matcher)
-    if encoder is None or not hasattr(matcher, "example_vector"):
+    if encoder is None or not hasattr(matcher, "example_vectors"):
         return None
     row = db.get(NoteVector, case.id)
     if row is not None and row.encoder == encoder:
         return _vector(row.vector)
-    vector = np.asarray(matcher.example_vector(case.text), dtype="<f4")
-    if row is None:
-        db.add(NoteVector(case_id=case.id, encoder=encoder, vector=vector.tobytes()))
-    else:  # made by another encoder: of no use to this one
-        row.encoder, row.vector = encoder, vector.tobytes()
-    if commit:
-        db.commit()
-    return vector.astype(np.float32)
+    [vector] = _store_vectors(db, matcher, [case])
+    db.commit()
+    return vector
+
+
+def _store_vectors(db: Session, matcher, cases_: list[Case]) -> np.ndarray:
+    """Embed the cases' redacted notes in one batch and store each vector under the engine's encoder
+    (replacing one another encoder made: of no use to this one); the caller commits."""
+    encoder = _encoder_name(matcher)
+    vectors = np.asarray(matcher.example_vectors([c.text for c in cases_]), dtype="<f4")
+    for case, vector in zip(cases_, vectors, strict=True):
+        row = db.get(NoteVector, case.id)
+        if row is None:
+            db.add(NoteVector(case_id=case.id, encoder=encoder, vector=vector.tobytes()))
+        else:
+            row.encoder, row.vector = encoder, vector.tobytes()
+    return vectors.astype(np.float32)
 
 
 def changed(db: Session) -> None:
@@ -111,12 +120,12 @@ def _store_missing_vectors(matcher, db: Session, stored: list) -> int:
     """Embed and store, once, the notes of the newest confirmed examples the engine keeps that have
     no vector of its encoder (decided before vectors were stored, or under another encoder)."""
     keep = getattr(getattr(matcher, "settings", None), "feedback_examples", 0)
-    if not keep or not hasattr(matcher, "example_vector"):
+    if not keep or not hasattr(matcher, "example_vectors") or _encoder_name(matcher) is None:
         return 0
     confirmed = [(case_id, e) for case_id, e in stored if e.confirmed][:keep]
     missing = sorted({case_id for case_id, e in confirmed if e.vector is None})
-    for case_id in missing:
-        note_vector(db, matcher, db.get(Case, case_id), commit=False)
+    for start in range(0, len(missing), 64):
+        _store_vectors(db, matcher, [db.get(Case, case_id) for case_id in missing[start:start + 64]])
     if missing:
         db.commit()
     return len(missing)

@@ -148,7 +148,7 @@ def test_a_decision_in_one_worker_reaches_another(app, matcher, tmp_path):
         engine.get_matcher()
     assert len(engine_b.feedback) == 1
     assert _ranking(engine_b, text) == _ranking(engine_a, text) != before
-    prior = engine_b.feedback.signals(engine_b.example_vector(text))["prior"]
+    prior = engine_b.feedback.signals(engine_b.example_vectors([text])[0])["prior"]
     assert prior[engine_b.corpus.numbers[picked]] > 0 and prior.sum() == prior.max()
     with worker_a.app_context():
         privacy.delete_case(db.session(), None, public_id)
@@ -193,8 +193,8 @@ def test_the_stored_vector_is_the_redacted_note_by_the_named_encoder(app, matche
         text = cases.get_case(db.session(), public_id).text
     assert "120345" not in text and encoder_name == matcher.encoder.name
     vector = np.frombuffer(blob, dtype="<f4")
-    assert np.allclose(vector, matcher.example_vector(text))
-    assert not np.allclose(vector, matcher.example_vector(CPR_NOTE))
+    assert np.allclose(vector, matcher.example_vectors([text])[0])
+    assert not np.allclose(vector, matcher.example_vectors([CPR_NOTE])[0])
 
     counting = CountingEncoder(matcher.encoder)
     restarted = _worker(tmp_path, url, _own_engine(matcher, counting), "b")
