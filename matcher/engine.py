@@ -181,9 +181,38 @@ class Matcher:
         """
         return self.feedback.add(examples)
 
+    def relearn(self, examples: Iterable[Example]) -> int:
+        """Replace everything learned with these decisions (oldest first), in one swap.
+
+        Matches running meanwhile use the old feedback or the new, never a mix; another process's
+        decisions reach this one this way (web/learning.py).
+
+        Args:
+            examples: every decision that stands, oldest first, with stored vectors where known.
+        Returns:
+            How many examples named a known entry and were used.
+        """
+        fresh = self._new_feedback()
+        used = fresh.add(examples)
+        self.feedback = fresh
+        return used
+
+    def example_vectors(self, texts: list[str]) -> np.ndarray:
+        """The vectors decisions on `texts` (redacted notes) are learned with, to be stored with them.
+
+        Args:
+            texts: the redacted notes.
+        Returns:
+            float32 array (len(texts) x dim), valid for `self.encoder.name` only.
+        """
+        return self.feedback.vectors(list(texts))
+
     def forget(self) -> None:
         """Drop everything learned from decisions."""
-        self.feedback = Feedback(self.encoder, self.corpus.numbers, max_examples=self.settings.feedback_examples)
+        self.feedback = self._new_feedback()
+
+    def _new_feedback(self) -> Feedback:
+        return Feedback(self.encoder, self.corpus.numbers, max_examples=self.settings.feedback_examples)
 
     @property
     def default_weights(self) -> dict[str, float]:

@@ -8,8 +8,8 @@ the opposite. Two signals come out, fused with the retrievers like any other:
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
-from typing import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping, Optional
 
 import numpy as np
 
@@ -19,11 +19,16 @@ from .names import without_names
 
 @dataclass(frozen=True)
 class Example:
-    """One decision: a redacted text (a note or its evidence), an entry id and the verdict."""
+    """One decision: a redacted text (a note or its evidence), an entry id and the verdict.
+
+    `vector` is the text's embedding by this engine's encoder (`Feedback.vector`), when the caller
+    stored it; without one a confirmed example is encoded when it is learned.
+    """
 
     text: str
     entry_id: str
     confirmed: bool = True
+    vector: Optional[np.ndarray] = field(default=None, compare=False, repr=False)
 
 
 class Feedback:
@@ -52,7 +57,7 @@ class Feedback:
         if not known:
             return 0
         confirmed = [e for e in known if e.confirmed][-self._max_examples:] if self._max_examples > 0 else []
-        new_vecs = self._encoder.encode_queries([without_names(e.text) for e in confirmed]) if confirmed else None
+        new_vecs = self._vectors(confirmed) if confirmed else None
         with self._write:
             vecs, owners, conf, rej = self._state
             conf, rej = conf.copy(), rej.copy()
@@ -64,6 +69,23 @@ class Feedback:
                 owners = np.concatenate([owners, [self._entry_index[e.entry_id] for e in confirmed]])[-keep:]
             self._state = (vecs, owners, conf, rej)
         return len(known)
+
+    def vectors(self, texts: list[str]) -> np.ndarray:
+        """The embeddings examples of `texts` are kept as (float32, n x dim): store them to skip encoding later."""
+        return self._encoder.encode_queries([without_names(t) for t in texts]).astype(np.float32)
+
+    def _vectors(self, examples: list[Example]) -> np.ndarray:
+        """The examples' vectors: the ones given (of this encoder's size), the rest encoded in one batch."""
+        out = np.zeros((len(examples), self._encoder.dim), np.float32)
+        missing = []
+        for i, e in enumerate(examples):
+            if e.vector is not None and np.shape(e.vector) == (self._encoder.dim,):
+                out[i] = e.vector
+            else:
+                missing.append(i)
+        if missing:
+            out[missing] = self._encoder.encode_queries([without_names(examples[i].text) for i in missing])
+        return out
 
     def signals(self, note_vec: np.ndarray) -> dict[str, np.ndarray]:
         """The prior and examples signals for a note vector (empty before any decision)."""

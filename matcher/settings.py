@@ -48,7 +48,9 @@ class Settings:
         0.5, "Fusion weight of the similarity to notes whose entry a caseworker confirmed."
     )
     feedback_examples: int = _setting(
-        300, "Newest confirmed decisions kept as examples (each costs one encoder call when learned)."
+        300,
+        "Newest confirmed decisions kept as examples. A decision whose note vector the web app stored "
+        "costs no encoder call; one without (the CLI, or stored by another encoder) costs one.",
     )
     min_score: float = _setting(0.0, "Drop suggestions whose displayed score (0-1) is below this.")
     age_aware: bool = _setting(True, "Use ages stated in the note to prefer ÆL or SEL provisions.")

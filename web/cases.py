@@ -256,9 +256,10 @@ def decide(db: Session, matcher, case: Case, user: User, entry_id: str, decision
                    reason=redact(reason) if reason else None, user_id=user.id)
     db.add(row)
     audit.record(db, user, f"case.{decision}", f"{case.public_id} {entry_id}")
+    learning.changed(db)  # the other workers relearn when they next look
     db.commit()
     db.expire(case)  # status, suggestions and decisions as stored
-    learning.learn(matcher, case, entry_id, decision)
+    learning.learn(matcher, case, entry_id, decision, db)
     return row
 
 

@@ -66,8 +66,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MATCH_TOP", 10, "How many engine suggestions are stored per note.", int),
     Setting("LEARN_FROM_DECISIONS", True,
             "Feed caseworkers' confirmations and rejections back into the engine's ranking: "
-            "each process learns its own decisions as they are made and replays the stored "
-            "ones when it starts.", _bool),
+            "each process learns its own decisions as they are made, replays the stored ones "
+            "when it starts, and relearns them when another process stored one "
+            "(LEARNING_REFRESH_SECONDS).", _bool),
+    Setting("LEARNING_REFRESH_SECONDS", 10,
+            "How often, at most, a process looks whether another process stored a decision (one "
+            "small query) and then relearns the stored decisions; a decision reaches every "
+            "process within this time of its next request.", int),
     Setting("PASSWORD_MIN_LENGTH", 12,
             "Shortest password accepted; common or easily guessed ones, only spaces and one "
             "repeated character are refused at any length.", int),

@@ -29,7 +29,7 @@ def load(app: Flask):
                 settings = Settings.from_env(**app.config.get("MATCHER_SETTINGS", {}))
                 matcher = Matcher.load(settings)
                 with app.app_context():
-                    learned = learning.replay(matcher, db.session())
+                    learned = learning.replay(matcher, db.session(), app)
                 if learned:
                     log.info("the engine learned from %d stored decisions", learned)
                 app.extensions["matcher"] = matcher
@@ -59,8 +59,12 @@ def load_in_background(app: Flask) -> None:
 
 
 def get_matcher():
-    """Return the current app's engine, loading it on first use."""
-    return load(current_app._get_current_object())
+    """Return the current app's engine, loading it on first use and relearning decisions that
+    other processes stored since it last looked (at most every LEARNING_REFRESH_SECONDS)."""
+    app = current_app._get_current_object()
+    matcher = load(app)
+    learning.refresh(app, matcher, db.session())
+    return matcher
 
 
 def redact(text: str) -> str:

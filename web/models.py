@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from flask_login import UserMixin
 from sqlalchemy import (JSON, Boolean, CheckConstraint, DateTime, Float, ForeignKey, Integer,
-                        MetaData, String, Text, TypeDecorator, UniqueConstraint)
+                        LargeBinary, MetaData, String, Text, TypeDecorator, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 ROLES = ("volunteer", "coordinator", "caseworker", "leader", "admin")
@@ -239,6 +239,26 @@ class Notification(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(String(200))
     user: Mapped[User] = relationship(lazy="joined")
+class NoteVector(Base):
+    """A case's note as the engine embedded it for learning: its redacted text, never the raw one.
+
+    float32 values (little-endian) of the encoder named beside them; a process with another encoder
+    loaded ignores them and embeds the note again. Deleted with the case.
+    """
+
+    __tablename__ = "note_vectors"
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    encoder: Mapped[str] = mapped_column(String(200))
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LearningState(Base):
+    """One row whose version rises with every decision and erasure: workers relearn when it moved."""
+
+    __tablename__ = "learning_state"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class AuditEvent(Base):

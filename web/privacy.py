@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from . import audit
+from . import audit, learning
 from .cases import get_case
 from .models import AuditEvent, Case, User, utcnow
 
@@ -136,7 +136,8 @@ def _erase(db: Session, case: Case) -> Deleted:
     reference = case.public_id
     removed = Deleted(reference, len(case.suggestions), len(case.decisions),
                       _reduce_audit_events(db, reference))
-    db.delete(case)  # the relationships cascade to suggestions and decisions
+    db.delete(case)  # the relationships cascade to suggestions and decisions, the store to its vector
+    learning.changed(db)  # its decisions no longer count in any worker
     db.flush()
     return removed
 
