@@ -16,9 +16,9 @@ from sqlalchemy import select
 from . import audit, engine, notify, privacy
 from . import create_app as build_app
 from . import db as database
-from .accounts import AccountError, create_user, normalise_username, set_password
+from .accounts import ASSIGNABLE_ROLES, AccountError, create_user, normalise_username, set_password
 from .demo import is_loaded, load_demo
-from .models import ROLES, User
+from .models import User
 
 ACCOUNT_ERRORS = {
     "bad_username": "usernames use lower-case letters, digits and . _ @ - (2 to 80 characters)",
@@ -105,7 +105,7 @@ def users() -> None:
 
 @users.command("add")
 @click.argument("name")
-@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--role", required=True, type=click.Choice(ASSIGNABLE_ROLES))
 @click.option("--org", default=None,
               help="The volunteer's or coordinator's organisation (created when new).")
 @click.option("--email", default=None,

@@ -7,7 +7,8 @@ from wtforms import (BooleanField, HiddenField, PasswordField, RadioField, Selec
 from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from .cases import MESSAGE_MAX, REASON_MAX, TEXT_MAX, TEXT_MIN, WISHES_MAX
-from .models import AREAS, DECISIONS, ROLES
+from .accounts import ASSIGNABLE_ROLES
+from .models import AREAS, DECISIONS
 
 
 class LoginForm(FlaskForm):
@@ -58,14 +59,14 @@ class UserForm(FlaskForm):
     """An admin creates a user (who then sets a password from a one-time link)."""
 
     username = StringField(validators=[DataRequired(), Length(min=2, max=80)])
-    role = SelectField(choices=list(ROLES), validators=[DataRequired()])
+    role = SelectField(choices=list(ASSIGNABLE_ROLES), validators=[DataRequired()])
     organisation = StringField(validators=[Optional(), Length(max=120)])
 
 
 class RoleForm(FlaskForm):
     """An admin gives a user another role."""
 
-    role = SelectField(choices=list(ROLES), validators=[DataRequired()])
+    role = SelectField(choices=list(ASSIGNABLE_ROLES), validators=[DataRequired()])
 
 
 class SetPasswordForm(FlaskForm):

@@ -107,6 +107,21 @@ def test_users_add_rejects_an_unknown_role(env):
     assert result.exit_code == 2
 
 
+def test_no_account_gets_the_leader_role_before_its_overview_exists(app, client):
+    """A leader would log in to a page that does not exist: the CLI, the admin form and the
+    accounts module all refuse the role until the overview (issue 14) lands."""
+    from web.accounts import AccountError, create_user
+
+    result = CliRunner().invoke(cli.users, ["add", "boss", "--role", "leader", "--password-stdin"],
+                                input="et-langt-kodeord\n")
+    assert result.exit_code == 2 and "leader" in result.output
+    with app.app_context():
+        store = web_db.session()
+        with pytest.raises(AccountError, match="bad_role"):
+            create_user(store, "boss", "leader", None)
+        assert store.scalar(select(User).where(User.username == "boss")) is None
+
+
 def test_db_upgrade_and_current(env):
     """`db upgrade` brings an empty database to the head revision."""
     result = CliRunner().invoke(cli.db, ["upgrade"])
