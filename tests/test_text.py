@@ -58,6 +58,16 @@ def test_tokens_are_stemmed_and_free_of_stop_words():
         ("she is about 85 and lives alone", 85),
         # the citizen is named first: a relative's age later on does not count
         ("Camilla er 32 og har cerebral parese, og hendes mor på 70 kan ikke følge hende", 32),
+        # English ages as they are written (issue 13 §4), non-breaking hyphens too
+        ("Visited a 72-year-old who lives alone", 72),
+        ("[NAVN 1], a 72\u2011year\u2011old man, fell", 72),
+        ("[NAVN 1], 72, lives alone", 72),
+        ("she turned 72 last month", 72),
+        ("an old man of 72 with COPD", 72),
+        ("a woman in her seventies", 70),
+        ("Jens, 72, bor alene", 72),
+        ("hun fylder 72 i morgen", 72),
+        ("she is 72 years of age", 72),
         # numbers that are not ages
         ("hun er gået ned på 25 timer om ugen", None),
         ("kl 10 er hjemmehjælpen ikke kommet", None),
