@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 from flask_login import UserMixin
 from sqlalchemy import (JSON, Boolean, CheckConstraint, DateTime, Float, ForeignKey, Integer,
-                        LargeBinary, MetaData, String, Text, TypeDecorator, UniqueConstraint)
+                        LargeBinary, MetaData, String, Text, TypeDecorator, UniqueConstraint,
+                        false)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 ROLES = ("volunteer", "coordinator", "caseworker", "leader", "admin")
@@ -18,6 +19,10 @@ MESSAGE_KINDS = ("question", "answer", "information")
 #: What a volunteer is told about by e-mail and by the unread marker.
 NEWS_EVENTS = ("question", "closed", "reopened")
 DECISIONS = ("confirm", "reject")
+#: What an organisation asks the municipality for, outside any citizen's case.
+WISH_KINDS = ("lokaler", "økonomi", "viden", "samarbejde", "andet")
+#: How the municipality's volunteer coordinator answered a wish.
+WISH_OUTCOMES = ("granted", "partly", "declined", "dialogue")
 IDEMPOTENCY_KEY_MAX = 255
 CLOSED_AT_AGREES = ("(status = 'closed' AND closed_at IS NOT NULL) "
                     "OR (status <> 'closed' AND closed_at IS NULL)")
@@ -90,6 +95,8 @@ class User(UserMixin, Base):
     role: Mapped[str] = mapped_column(String(16))
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # A caseworker who is the municipality's volunteer coordinator answers organisations' wishes.
+    answers_wishes: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     #: Where a volunteer is told that a case has news (never what the news is); optional.
     email: Mapped[str | None] = mapped_column(String(254))
@@ -177,7 +184,8 @@ class Decision(Base):
     __table_args__ = (CheckConstraint(_one_of("decision", DECISIONS), name="decision"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
-    suggestion_id: Mapped[int] = mapped_column(ForeignKey("suggestions.id", ondelete="CASCADE"))
+    suggestion_id: Mapped[int] = mapped_column(ForeignKey("suggestions.id", ondelete="CASCADE"),
+                                               index=True)
     decision: Mapped[str] = mapped_column(String(8))
     reason: Mapped[str | None] = mapped_column(Text)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -239,6 +247,8 @@ class Notification(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(String(200))
     user: Mapped[User] = relationship(lazy="joined")
+
+
 class NoteVector(Base):
     """A case's note as the engine embedded it for learning: its redacted text, never the raw one.
 
@@ -259,6 +269,30 @@ class LearningState(Base):
     __tablename__ = "learning_state"
     id: Mapped[int] = mapped_column(primary_key=True)
     version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Wish(Base):
+    """An organisation's own wish to the municipality (rooms, money, knowledge, cooperation),
+    tied to no citizen, and the volunteer coordinator's answer."""
+
+    __tablename__ = "wishes"
+    __table_args__ = (CheckConstraint(_one_of("kind", WISH_KINDS), name="kind"),
+                      CheckConstraint(_one_of("outcome", WISH_OUTCOMES), name="outcome"),
+                      # An answer has its outcome, time and author, and only an answer has them.
+                      CheckConstraint("(outcome IS NULL AND answered_at IS NULL AND answered_by_id IS NULL)"
+                                      " OR (outcome IS NOT NULL AND answered_at IS NOT NULL"
+                                      " AND answered_by_id IS NOT NULL)", name="answered"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime | None]
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
 
 
 class AuditEvent(Base):

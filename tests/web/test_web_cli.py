@@ -5,9 +5,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from web import cli, create_app
+from web import cli, create_app, demo_history
 from web import db as web_db
-from web.models import Case, Organisation, User
+from web.models import Case, Organisation, User, Wish
 
 from webhelpers import base_config
 
@@ -134,15 +134,22 @@ def test_demo_loads_once(test_app_factory):
     """The demo creates users, organisations and matched notes; a second run does nothing."""
     first = CliRunner().invoke(cli.demo)
     assert first.exit_code == 0, first.output
-    for role in ("volunteer", "caseworker", "admin"):
+    for role in ("volunteer", "caseworker", "leader", "admin"):
         assert role in first.output
     app = test_app_factory[-1]
     with app.app_context():
         store = web_db.session()
         assert store.scalar(select(User).where(User.role == "volunteer")).organisation
-        demo_cases = store.scalars(select(Case)).all()
-        assert len(demo_cases) >= 3 and all(c.suggestions for c in demo_cases)
-        assert [c.status for c in demo_cases].count("closed") == 1
+        every = store.scalars(select(Case)).all()
+        assert all(c.suggestions for c in every)
+        # The hand-written notes, one of them answered, and the generated history, marked demo.
+        written = [c for c in every if not c.text.startswith("[Demo] ")]
+        generated = [c for c in every if c.text.startswith("[Demo] ")]
+        assert len(written) >= 3 and [c.status for c in written].count("closed") == 1
+        assert len(generated) == demo_history.CASES
+        assert all(c.idempotency_key.startswith("demo:") for c in generated)
+        assert {c.status for c in generated} == {"pending", "in_review", "closed"}
+        assert store.scalars(select(Wish)).all()
         assert len(store.scalars(select(Organisation)).all()) == 3
     second = CliRunner().invoke(cli.demo)
     assert second.exit_code == 0 and "already loaded" in second.output

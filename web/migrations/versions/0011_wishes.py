@@ -1,0 +1,70 @@
+"""The organisations' wishes register and indexes for the overview.
+
+(The leader role is in the role CHECK since 0006_messages.) `users.answers_wishes` marks the caseworker who is the municipality's volunteer
+coordinator and answers the wishes. The indexes serve the overview's aggregate queries
+(`web/insights/metrics.py`; benchmarks/bench_insights.py).
+
+Revision ID: 0011_wishes
+Revises: 0009_vectors
+Create Date: 2026-12-02 10:30:00
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0011_wishes'
+down_revision = '0009_vectors'
+branch_labels = None
+depends_on = None
+
+KINDS = ("lokaler", "økonomi", "viden", "samarbejde", "andet")
+OUTCOMES = ("granted", "partly", "declined", "dialogue")
+ANSWERED = ("(outcome IS NULL AND answered_at IS NULL AND answered_by_id IS NULL)"
+            " OR (outcome IS NOT NULL AND answered_at IS NOT NULL AND answered_by_id IS NOT NULL)")
+
+
+def _one_of(column, values):
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def upgrade() -> None:
+    """Add answers_wishes, the wishes table and the overview's indexes."""
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('answers_wishes', sa.Boolean(), server_default=sa.false(),
+                                      nullable=False))
+    op.create_table('wishes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('outcome', sa.String(length=16), nullable=True),
+    sa.Column('answer', sa.Text(), nullable=True),
+    sa.Column('answered_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('answered_by_id', sa.Integer(), nullable=True),
+    sa.CheckConstraint(_one_of('kind', KINDS), name=op.f('ck_wishes_kind')),
+    sa.CheckConstraint(_one_of('outcome', OUTCOMES), name=op.f('ck_wishes_outcome')),
+    sa.CheckConstraint(ANSWERED, name=op.f('ck_wishes_answered')),
+    sa.ForeignKeyConstraint(['answered_by_id'], ['users.id'], name=op.f('fk_wishes_answered_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_wishes_created_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_wishes_organisation_id_organisations')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_wishes'))
+    )
+    with op.batch_alter_table('wishes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_wishes_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_wishes_organisation_id'), ['organisation_id'], unique=False)
+    with op.batch_alter_table('decisions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_decisions_suggestion_id'), ['suggestion_id'], unique=False)
+
+
+def downgrade() -> None:
+    """Drop the indexes, the wishes table and answers_wishes."""
+    with op.batch_alter_table('decisions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_decisions_suggestion_id'))
+    with op.batch_alter_table('wishes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_wishes_organisation_id'))
+        batch_op.drop_index(batch_op.f('ix_wishes_created_at'))
+    op.drop_table('wishes')
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.drop_column('answers_wishes')
