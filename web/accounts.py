@@ -24,9 +24,8 @@ USERNAME_PATTERN = re.compile(r"^[a-z0-9._@-]{2,80}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]+$")
 #: Roles that belong to a volunteer organisation.
 ORGANISATION_ROLES = ("volunteer", "coordinator")
-#: Roles an account can be given. "leader" is in the schema for the overview of issue 14, which
-#: has not landed: until it has pages, no account gets it, so nobody logs in to nothing.
-ASSIGNABLE_ROLES = tuple(role for role in ROLES if role != "leader")
+#: Roles an account can be given: all of them (a leader's home page is the overview, Overblik).
+ASSIGNABLE_ROLES = ROLES
 
 
 class AccountError(ValueError):
@@ -98,7 +97,8 @@ def create_user(db: Session, username: str, role: str, password: str | None,
     organisation = (organisation or "").strip() or None
     if role in ORGANISATION_ROLES and organisation is None:
         raise AccountError("organisation_required")
-    if role not in ORGANISATION_ROLES and organisation is not None:
+    # A leader may come from an organisation's side too; the overview is the same for both.
+    if role not in (*ORGANISATION_ROLES, "leader") and organisation is not None:
         raise AccountError("organisation_not_allowed")
     email = (email or "").strip() or None
     if email is not None and (len(email) > 254 or not EMAIL_PATTERN.match(email)):
