@@ -118,6 +118,8 @@ def add_user(name: str, role: str, org: str | None, email: str | None, password_
              answers_wishes: bool) -> None:
     """Create a user NAME with a role (and organisation, for a volunteer or coordinator; a
     leader may have one)."""
+    if answers_wishes and role != "caseworker":
+        raise click.ClickException("--answers-wishes is for a caseworker")
     password = _read_password(password_stdin)
     app = create_app()
     ensure_schema(app)
@@ -128,8 +130,6 @@ def add_user(name: str, role: str, org: str | None, email: str | None, password_
         except AccountError as exc:
             raise click.ClickException(ACCOUNT_ERRORS.get(exc.code, exc.code)) from None
         if answers_wishes:
-            if role != "caseworker":
-                raise click.ClickException("--answers-wishes is for a caseworker")
             user.answers_wishes = True
         audit.record(store, None, "user.create", user.username)
         store.commit()

@@ -146,8 +146,12 @@ def test_the_page_shows_a_form_error_for_bad_filters(client):
 
 
 def test_wishes_are_counted_by_kind_and_organisation(app, client, filled):
-    """A volunteer's wish (redacted) and the coordinator's answer show up on the overview."""
+    """The organisation coordinator's wishes (redacted) and the volunteer coordinator's answer
+    show up on the overview; a volunteer does not submit the organisation's wishes."""
     AuthActions(client).login("vol")
+    assert client.post("/wishes/", data={"kind": "lokaler", "text": "Et lokale om tirsdagen."}).status_code == 403
+    AuthActions(client).logout()
+    AuthActions(client).login("coord")
     for kind in ("lokaler",) * 5 + ("økonomi",):
         assert client.post("/wishes/", data={"kind": kind, "text": "Et lokale om tirsdagen, ring 22 33 44 55."}).status_code == 302
     with app.app_context():
