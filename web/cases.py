@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy import case as case_
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -242,7 +242,11 @@ def decide(db: Session, matcher, case: Case, user: User, entry_id: str, decision
         entry = matcher.corpus.get(entry_id) if entry_id else None
         if entry is None:
             raise CaseError("unknown_entry")
-    _claim(db, case, status=_status_after_decision())
+    # The first decision and first answer feed the overview without a scan of the decisions.
+    now = utcnow()
+    _claim(db, case, status=_status_after_decision(),
+           first_decision_at=func.coalesce(Case.first_decision_at, now),
+           first_answer_at=func.coalesce(Case.first_answer_at, now))
     # Read again under the claim: a concurrent decision may have added the same entry.
     suggestion = db.scalar(select(Suggestion).where(Suggestion.case_id == case.id,
                                                     Suggestion.entry_id == entry_id))
@@ -254,6 +258,8 @@ def decide(db: Session, matcher, case: Case, user: User, entry_id: str, decision
         db.flush()
     row = Decision(case_id=case.id, suggestion_id=suggestion.id, decision=decision,
                    reason=redact(reason) if reason else None, user_id=user.id)
+    # The latest decision, kept on the suggestion for the overview's aggregates.
+    suggestion.decision = decision
     db.add(row)
     audit.record(db, user, f"case.{decision}", f"{case.public_id} {entry_id}")
     learning.changed(db)  # the other workers relearn when they next look
@@ -291,8 +297,10 @@ def close(db: Session, case: Case, user: User, message: str | None = None) -> Ca
     message = (message or "").strip() or None
     if message is not None and len(message) > MESSAGE_MAX:
         raise CaseError("message_too_long")
-    _claim(db, case, status="closed", closed_at=utcnow(), closed_by_id=user.id,
-           message=redact(message) if message else None)
+    now = utcnow()
+    _claim(db, case, status="closed", closed_at=now, closed_by_id=user.id,
+           message=redact(message) if message else None,
+           first_answer_at=func.coalesce(Case.first_answer_at, now))
     notify.news(db, case, "closed")
     audit.record(db, user, "case.close", case.public_id)
     db.commit()

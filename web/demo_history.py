@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from . import cases
 from .engine import redact
 from .insights.metrics import DEMO_KEY_PREFIX
-from .models import WISH_KINDS, Case, Decision, User, Wish, utcnow
+from .models import WISH_KINDS, Case, Decision, Message, User, Wish, utcnow
 
 SEED = 14
 DAYS = 182
@@ -73,6 +73,10 @@ WISHES = (
     ("samarbejde", "Vi foreslår et fast møde hvert kvartal med ældreområdet."),
     ("andet", "Vi mangler en opslagstavle på biblioteket til vores aktiviteter."),
 )
+QUESTIONS = (("Bor borgeren alene, og har borgeren selv givet samtykke til henvendelsen?",
+              "Ja, hun bor alene og har sagt ja til, at vi skriver."),
+             ("Har borgeren en sag i Jobcenteret i forvejen?",
+              "Nej, ikke så vidt vi ved."))
 ANSWERS = {"granted": "Ja, det kan vi.", "partly": "Delvist: vi kan hjælpe med en del af det.",
            "declined": "Det kan vi desværre ikke i år.",
            "dialogue": "Lad os tage et møde om det."}
@@ -113,6 +117,23 @@ def _review(rng, db, case: Case, caseworker: User, created, now, matcher, spare)
     if first > now:
         return
     db.flush()
+    case.first_answer_at = first
+    if rng.random() < 0.25:
+        # The caseworker asks first; the volunteer answers within a day or two, or not yet.
+        question, reply = rng.choice(QUESTIONS)
+        db.add(Message(case_id=case.id, user_id=caseworker.id, from_role="caseworker",
+                       kind="question", text=DEMO + question, created_at=first))
+        answered = first + timedelta(hours=rng.expovariate(1 / 20))
+        if answered > now:
+            case.status, case.waiting_since, case.updated_at = "waiting", first, first
+            return
+        db.add(Message(case_id=case.id, user_id=case.created_by_id, from_role="volunteer",
+                       kind="answer", text=DEMO + reply, created_at=answered))
+        case.waited_seconds = int((answered - first).total_seconds())
+        first = answered + timedelta(hours=rng.expovariate(1 / 10))
+        if first > now:
+            case.status, case.updated_at = "pending", answered
+            return
     decided_at = first
     # The top suggestion is right about two times in three; lower ones sometimes too.
     for s in sorted(case.suggestions, key=lambda s: s.rank)[:5]:
@@ -125,18 +146,19 @@ def _review(rng, db, case: Case, caseworker: User, created, now, matcher, spare)
             continue
         db.add(Decision(case_id=case.id, suggestion_id=s.id, decision=verdict,
                         user_id=caseworker.id, created_at=decided_at))
+        s.decision = verdict
         decided_at += timedelta(minutes=rng.randrange(2, 20))
     if rng.random() < 0.2:
         # The engine missed one: the caseworker adds it from the corpus.
         entry = matcher.corpus.get(rng.choice(spare))
         if all(s.entry_id != entry.id for s in case.suggestions):
             added = cases._suggestion(entry, matcher.version, origin="caseworker")
-            added.case_id, added.created_at = case.id, decided_at
+            added.case_id, added.created_at, added.decision = case.id, decided_at, "confirm"
             db.add(added)
             db.flush()
             db.add(Decision(case_id=case.id, suggestion_id=added.id, decision="confirm",
                             user_id=caseworker.id, created_at=decided_at))
-    case.status = "in_review"
+    case.status, case.first_decision_at = "in_review", first
     closing = decided_at + timedelta(hours=rng.expovariate(1 / 70))
     if closing < now:
         case.status, case.closed_at, case.closed_by_id = "closed", closing, caseworker.id

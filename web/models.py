@@ -132,6 +132,11 @@ class Case(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     closed_at: Mapped[datetime | None]
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: When a caseworker first decided on a suggestion, and when the municipality first answered
+    #: (a decision, a question or the closing): set by cases.decide/close and messages.post for
+    #: the overview, which reads them instead of scanning the decisions and messages.
+    first_decision_at: Mapped[datetime | None]
+    first_answer_at: Mapped[datetime | None]
     message: Mapped[str | None] = mapped_column(Text)
     idempotency_key: Mapped[str | None] = mapped_column(String(IDEMPOTENCY_KEY_MAX))
     #: Set while the case waits for the volunteer's answer; the finished waits are summed in
@@ -158,7 +163,8 @@ class Suggestion(Base):
 
     __tablename__ = "suggestions"
     __table_args__ = (UniqueConstraint("case_id", "entry_id"),
-                      CheckConstraint(_one_of("origin", ("engine", "caseworker")), name="origin"))
+                      CheckConstraint(_one_of("origin", ("engine", "caseworker")), name="origin"),
+                      CheckConstraint(_one_of("decision", DECISIONS), name="decision"))
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     entry_id: Mapped[str] = mapped_column(String(80))
@@ -173,6 +179,8 @@ class Suggestion(Base):
     source_url: Mapped[str | None] = mapped_column(String(500))
     engine_version: Mapped[str] = mapped_column(String(120))
     origin: Mapped[str] = mapped_column(String(16), default="engine")
+    #: The latest Decision's verdict, kept here by cases.decide so the overview needs no join.
+    decision: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     case: Mapped[Case] = relationship(back_populates="suggestions")
 

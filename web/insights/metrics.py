@@ -1,34 +1,30 @@
-"""The overview's numbers: SQL aggregates over cases, suggestions, decisions and wishes.
+"""The overview's numbers: SQL aggregates over cases, suggestions and wishes.
 
-`build_report` runs one aggregate query per table (no case row is loaded) and publishes every
-count through `suppress`, so the raw numbers never leave this module. A section is a function
-`(Query) -> Section`, listed in SECTIONS; a new metric is one more such function:
+`build_report` runs a few aggregate queries (no case row is loaded; the heaviest, over the
+suggestions, runs once and feeds two sections) and publishes every count through `suppress`, so
+the raw numbers never leave this module. A section is a function `(Query) -> Section`, listed in
+SECTIONS; a new metric is one more such function:
 
 - "past deadline" (needs `Case.due_at`): a `deadlines(q)` section counting open cases with
   `due_at < now` and cases closed after their `due_at`, per period (`q.bucket(Case.created_at)`).
-- "questions asked and answered" (needs the `messages` table): a `questions(q)` section
-  counting questions and answers per period and the time to an answer (`q.durations(...)`).
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Date, Integer, and_, case, cast, exists, func, select
+from sqlalchemy import and_, case, exists, func, select
 from sqlalchemy.orm import Session
 
-from ..models import (AREAS, WISH_KINDS, WISH_OUTCOMES, Case, Decision, Organisation, Suggestion,
+from ..models import (AREAS, WISH_KINDS, WISH_OUTCOMES, Case, Message, Organisation, Suggestion,
                       Wish)
+from ..messages import OPEN
 from . import suppress
+from .report import (DEFAULT_DAYS, MAX_DAYS, InsightsError, Query,  # noqa: F401 - re-exported
+                     Report, Section, Table, parse_filters)
+from .report import Filters  # noqa: F401 - re-exported
 
-#: The default period: the last 26 weeks.
-DEFAULT_DAYS = 182
-#: Longer periods are counted per month, shorter ones per week.
-WEEKLY_UP_TO_DAYS = 190
-#: Five years at most, so a chart stays readable and a query bounded.
-MAX_DAYS = 5 * 366
 #: Open cases by age, in days: [lower, upper).
 AGE_BANDS = ((0, 7), (7, 30), (30, 90), (90, None))
 #: Marks the generated cases of `matcher demo` (their Idempotency-Key starts with it).
@@ -38,205 +34,8 @@ TOP_PER_AREA = 5
 AREA_SLUGS = {"ældre": "aeldre", "flygtning": "flygtning", "andet": "andet"}
 
 
-class InsightsError(ValueError):
-    """A filter the overview refuses; `code` names the reason."""
-
-    def __init__(self, code: str):
-        super().__init__(code)
-        self.code = code
-
-
-@dataclass(frozen=True)
-class Filters:
-    """The chosen period (both days included), area and organisation."""
-
-    start: date
-    end: date
-    area: str | None = None
-    organisation_id: int | None = None
-
-    @property
-    def per(self) -> str:
-        """The bars' period: "week" or "month"."""
-        return "week" if (self.end - self.start).days <= WEEKLY_UP_TO_DAYS else "month"
-
-    def query_args(self) -> dict[str, str]:
-        """The filters as query parameters (for links to the CSV files)."""
-        args = {"from": self.start.isoformat(), "to": self.end.isoformat()}
-        if self.area:
-            args["area"] = self.area
-        if self.organisation_id is not None:
-            args["organisation"] = str(self.organisation_id)
-        return args
-
-
-def parse_filters(args: Mapping[str, str], today: date) -> Filters:
-    """Read ?from=&to=&area=&organisation= (all optional); raise InsightsError when malformed."""
-    def day(name: str, default: date) -> date:
-        raw = (args.get(name) or "").strip()
-        if not raw:
-            return default
-        try:
-            return date.fromisoformat(raw)
-        except ValueError:
-            raise InsightsError("bad_date") from None
-
-    end = day("to", today)
-    start = day("from", end - timedelta(days=DEFAULT_DAYS))
-    if start > end:
-        raise InsightsError("bad_period")
-    if (end - start).days > MAX_DAYS:
-        raise InsightsError("period_too_long")
-    area = (args.get("area") or "").strip().lower() or None
-    area = {"aeldre": "ældre"}.get(area, area)
-    if area is not None and area not in AREAS:
-        raise InsightsError("bad_area")
-    raw = (args.get("organisation") or "").strip()
-    if raw and not (raw.isascii() and raw.isdigit() and len(raw) <= 9):
-        raise InsightsError("bad_organisation")
-    return Filters(start, end, area, int(raw) if raw else None)
-
-
-@dataclass
-class Table:
-    """One table of the report; `chart` says how the page draws it ("time", "ranked")."""
-
-    id: str
-    columns: tuple[str, ...]
-    rows: list[dict[str, Any]]
-    chart: str | None = None
-    value: str | None = None
-    label: str | None = None
-    # A lighter bar behind `value` (e.g. suggested behind confirmed).
-    behind: str | None = None
-    percent: bool = False
-
-
-@dataclass
-class Section:
-    """A block of the overview: headline figures and tables."""
-
-    id: str
-    figures: dict[str, Any] = field(default_factory=dict)
-    tables: list[Table] = field(default_factory=list)
-
-
-@dataclass
-class Report:
-    """The published overview: every count already suppressed."""
-
-    filters: Filters
-    threshold: int
-    offered: bool
-    demo: bool
-    sections: list[Section]
-
-    def table(self, table_id: str) -> Table | None:
-        """Return the table with this id, if the report has it."""
-        return next((t for s in self.sections for t in s.tables if t.id == table_id), None)
-
-    def section(self, section_id: str) -> Section | None:
-        """Return the section with this id, if the report has it."""
-        return next((s for s in self.sections if s.id == section_id), None)
-
-    def to_json(self) -> dict[str, Any]:
-        """The report as the API publishes it."""
-        f = self.filters
-        return {
-            "period": {"from": f.start.isoformat(), "to": f.end.isoformat(), "per": f.per},
-            "filters": {"area": f.area, "organisation": f.organisation_id},
-            "threshold": self.threshold, "offered": self.offered, "demo": self.demo,
-            "sections": {s.id: {"figures": s.figures,
-                                "tables": {t.id: t.rows for t in s.tables}}
-                         for s in self.sections},
-        }
-
-
-class Query:
-    """The filters bound to a database session, with the dialect's date arithmetic."""
-
-    def __init__(self, db: Session, filters: Filters, k: int, now: datetime):
-        self.db, self.filters, self.k, self.now = db, filters, k, now
-        self.postgres = db.get_bind().dialect.name == "postgresql"
-        self.since = datetime.combine(filters.start, time(), UTC)
-        self.until = datetime.combine(filters.end + timedelta(days=1), time(), UTC)
-
-    def count(self, n: int):
-        """Publish a count."""
-        return suppress.count(n, self.k)
-
-    def scope(self, stmt, received: bool = True):
-        """Restrict a statement over `cases` to the filters (`received`: the period too)."""
-        f = self.filters
-        if received:
-            stmt = stmt.where(Case.created_at >= self.since, Case.created_at < self.until)
-        if f.area:
-            stmt = stmt.where(Case.area == f.area)
-        if f.organisation_id is not None:
-            stmt = stmt.where(Case.organisation_id == f.organisation_id)
-        return stmt
-
-    def bucket(self, column):
-        """SQL for the first day of the week (Monday) or month that `column` falls in, UTC."""
-        if self.postgres:
-            return cast(func.date_trunc(self.filters.per, func.timezone("UTC", column)), Date)
-        if self.filters.per == "month":
-            return func.strftime("%Y-%m-01", column)
-        weekday = (cast(func.strftime("%w", column), Integer) + 6) % 7
-        return func.date(column, func.printf("-%d days", weekday))
-
-    def periods(self) -> list[date]:
-        """Every bucket of the period in order, so empty weeks are shown as 0."""
-        first = self.filters.start
-        if self.filters.per == "month":
-            first = first.replace(day=1)
-        else:
-            first -= timedelta(days=first.weekday())
-        out = []
-        while first <= self.filters.end:
-            out.append(first)
-            if self.filters.per == "month":
-                first = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
-            else:
-                first += timedelta(days=7)
-        return out
-
-    def seconds(self, later, earlier):
-        """SQL for the seconds between two timestamps."""
-        if self.postgres:
-            return func.extract("epoch", later - earlier)
-        return (func.julianday(later) - func.julianday(earlier)) * 86400.0
-
-    def durations(self, seconds, stmt) -> tuple[int, float | None, float | None]:
-        """Return (count, median, 90th percentile) of `seconds` over the rows of `stmt`."""
-        if self.postgres:
-            n, median, p90 = self.db.execute(stmt.with_only_columns(
-                func.count(), func.percentile_cont(0.5).within_group(seconds),
-                func.percentile_cont(0.9).within_group(seconds))).one()
-            return n, median, p90
-        values = sorted(v for (v,) in self.db.execute(stmt.with_only_columns(seconds)))
-        if not values:
-            return 0, None, None
-        return len(values), _percentile(values, 0.5), _percentile(values, 0.9)
-
-
-def _percentile(values: list[float], q: float) -> float:
-    """Linear interpolation between the closest ranks of sorted values, as percentile_cont."""
-    position = q * (len(values) - 1)
-    lower = int(position)
-    upper = min(lower + 1, len(values) - 1)
-    return values[lower] + (values[upper] - values[lower]) * (position - lower)
-
-
 def _day(value) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
-
-
-def latest_decisions():
-    """A subquery: each suggestion's latest decision (later decisions replace earlier ones)."""
-    last = select(func.max(Decision.id)).group_by(Decision.suggestion_id)
-    return (select(Decision.suggestion_id, Decision.decision)
-            .where(Decision.id.in_(last)).subquery("latest"))
 
 
 def _total(condition):
@@ -272,23 +71,51 @@ def received(q: Query) -> Section:
 
 
 def answers(q: Query) -> Section:
-    """How many cases were closed and answered with a message; times to the first decision
-    and to closing (median and 90th percentile, in hours)."""
-    closed, with_message = q.db.execute(q.scope(select(
-        func.count(Case.closed_at), func.count(Case.message)))).one()
-    first = (select(Decision.case_id, func.min(Decision.created_at).label("at"))
-             .group_by(Decision.case_id).subquery("first_decision"))
-    to_first = q.durations(q.seconds(first.c.at, Case.created_at),
-                           q.scope(select(Case.id).join(first, first.c.case_id == Case.id)))
-    to_close = q.durations(q.seconds(Case.closed_at, Case.created_at),
-                           q.scope(select(Case.id).where(Case.closed_at.is_not(None))))
-    rows = [_times(q, "first_decision", to_first), _times(q, "closing", to_close)]
+    """How many cases were closed, answered with a message or withdrawn; times from receipt to
+    the first answer (a decision, a question or the closing), to the first decision and to
+    closing (median and 90th percentile, in hours)."""
+    closed, with_message, withdrawn = q.db.execute(q.scope(select(
+        func.count(Case.closed_at), func.count(Case.message),
+        _total(Case.status == "withdrawn")))).one()
+    rows = [_times(q, measure, q.durations(q.seconds(column, Case.created_at),
+                                           q.scope(select(Case.id).where(column.is_not(None)))))
+            for measure, column in (("first_answer", Case.first_answer_at),
+                                    ("first_decision", Case.first_decision_at),
+                                    ("closing", Case.closed_at))]
+    times = {r["measure"]: r for r in rows}
     figures = {"closed": q.count(closed), "answered_with_message": q.count(with_message),
                "share_with_message": suppress.share(with_message, closed, q.k),
-               "median_hours_to_first_decision": rows[0]["median_hours"],
-               "median_hours_to_closing": rows[1]["median_hours"]}
+               "withdrawn": q.count(int(withdrawn or 0)),
+               "median_hours_to_first_answer": times["first_answer"]["median_hours"],
+               "p90_hours_to_first_answer": times["first_answer"]["p90_hours"],
+               "median_hours_to_closing": times["closing"]["median_hours"],
+               "p90_hours_to_closing": times["closing"]["p90_hours"]}
     return Section("answers", figures, [
         Table("answer_times", ("measure", "cases", "median_hours", "p90_hours"), rows)])
+
+
+def questions(q: Query) -> Section:
+    """Questions the caseworkers asked the volunteers about the selected cases, and how many
+    the volunteers answered, per period of receipt; cases waiting for an answer now."""
+    bucket = q.bucket(Case.created_at)
+    stmt = (select(bucket, _total(Message.kind == "question"), _total(Message.kind == "answer"),
+                   func.count(func.distinct(case((Message.kind == "question", Message.case_id)))))
+            .join(Case, Message.case_id == Case.id).group_by(bucket))
+    found = {_day(p): (int(a or 0), int(b or 0), int(c or 0))
+             for p, a, b, c in q.db.execute(q.scope(stmt))}
+    asked = sum(a for a, _, _ in found.values())
+    answered = sum(b for _, b, _ in found.values())
+    with_question = sum(c for _, _, c in found.values())
+    waiting = q.db.scalar(q.scope(select(func.count()).select_from(Case)
+                                  .where(Case.status == "waiting")))
+    series = [{"period": p.isoformat(), "asked": q.count(found.get(p, (0, 0, 0))[0]),
+               "answered": q.count(found.get(p, (0, 0, 0))[1])} for p in q.periods()]
+    return Section("questions", {
+        "asked": q.count(asked), "answered": q.count(answered),
+        "share_answered": suppress.share(answered, asked, q.k),
+        "cases_with_question": q.count(with_question), "waiting": q.count(waiting)}, [
+        Table("questions", ("period", "asked", "answered"), series, chart="time", value="asked",
+              label="period")])
 
 
 def _times(q: Query, measure: str, found: tuple) -> dict[str, Any]:
@@ -304,7 +131,7 @@ def _hours(seconds) -> float | None:
 
 def backlog(q: Query) -> Section:
     """Cases open now (received up to the period's end), by status and by age."""
-    stmt = q.scope(select(Case.status, func.count()).where(Case.closed_at.is_(None),
+    stmt = q.scope(select(Case.status, func.count()).where(Case.status.in_(OPEN),
                                                          Case.created_at < q.until),
                    received=False)
     by_status = dict(q.db.execute(stmt.group_by(Case.status)).all())
@@ -323,19 +150,56 @@ def backlog(q: Query) -> Section:
               label="age_days")])
 
 
+def provision_counts(q: Query) -> dict[tuple[str, str], dict[str, Any]]:
+    """Per (area, entry): how often suggested by the engine, confirmed and rejected (latest
+    decision), and confirmed after a caseworker added it by hand. One scan of the suggestions."""
+    is_engine = Suggestion.origin == "engine"
+    confirm, reject = Suggestion.decision == "confirm", Suggestion.decision == "reject"
+    stmt = (select(Case.area, Suggestion.entry_id, func.max(Suggestion.law),
+                   func.max(Suggestion.section), func.max(Suggestion.title), _total(is_engine),
+                   _total(and_(is_engine, confirm)), _total(and_(is_engine, reject)),
+                   _total(and_(~is_engine, confirm)))
+            .join(Case, Suggestion.case_id == Case.id)
+            .group_by(Case.area, Suggestion.entry_id))
+    found = {}
+    for area, entry_id, law, section, title, suggested, confirmed, rejected, added in \
+            q.db.execute(q.scope(stmt)):
+        found[area, entry_id] = {"entry_id": entry_id, "citation": _citation(law, section),
+                                 "title": title, "suggested": int(suggested),
+                                 "confirmed": int(confirmed) + int(added),
+                                 "rejected": int(rejected), "added": int(added)}
+    return found
+
+
+def _per_entry(rows) -> list[dict[str, Any]]:
+    """Add up (area, entry) counts per entry."""
+    merged: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        into = merged.setdefault(row["entry_id"], {**row, "suggested": 0, "confirmed": 0,
+                                                   "rejected": 0, "added": 0})
+        for key in ("suggested", "confirmed", "rejected", "added"):
+            into[key] += row[key]
+    return list(merged.values())
+
+
+def _top(rows, key: str, limit: int, then: str = "suggested") -> list[dict[str, Any]]:
+    chosen = [r for r in rows if r[key] > 0]
+    return sorted(chosen, key=lambda r: (-r[key], -r[then], r["entry_id"]))[:limit]
+
+
+def _published(q: Query, row: dict[str, Any], columns) -> dict[str, Any]:
+    return {c: q.count(row[c]) if c in ("suggested", "confirmed", "rejected", "added") else row[c]
+            for c in columns}
+
+
 def needs(q: Query) -> Section:
     """The legal grounds and services most often confirmed, overall and per area."""
-    latest = latest_decisions()
-    confirmed = (select(Suggestion.entry_id, func.max(Suggestion.law), func.max(Suggestion.section),
-                        func.max(Suggestion.title), func.count())
-                 .join(Case, Suggestion.case_id == Case.id)
-                 .join(latest, latest.c.suggestion_id == Suggestion.id)
-                 .where(latest.c.decision == "confirm")
-                 .group_by(Suggestion.entry_id).order_by(func.count().desc(), Suggestion.entry_id))
-    rows = q.db.execute(q.scope(confirmed).limit(TOP_PROVISIONS)).all()
-    tables = [Table("confirmed", ("entry_id", "citation", "title", "confirmed"),
-                    [_provision(q, r) for r in rows], chart="ranked", value="confirmed",
-                    label="title")]
+    counts = q.once("provisions", lambda: provision_counts(q))
+    columns = ("entry_id", "citation", "title", "confirmed")
+    tables = [Table("confirmed", columns,
+                    [_published(q, r, columns)
+                     for r in _top(_per_entry(counts.values()), "confirmed", TOP_PROVISIONS)],
+                    chart="ranked", value="confirmed", label="title")]
     per_area = dict(q.db.execute(q.scope(select(Case.area, func.count()).group_by(Case.area))).all())
     not_offered = []
     for area in AREAS if q.filters.area is None else ():
@@ -343,77 +207,56 @@ def needs(q: Query) -> Section:
         if per_area.get(area, 0) < q.k:
             not_offered.append(area)
             continue
-        found = q.db.execute(q.scope(confirmed).where(Case.area == area).limit(TOP_PER_AREA)).all()
-        tables.append(Table(f"confirmed_{AREA_SLUGS[area]}",
-                            ("entry_id", "citation", "title", "confirmed"),
-                            [_provision(q, r) for r in found], chart="ranked", value="confirmed",
-                            label="title"))
+        rows = [r for (a, _), r in counts.items() if a == area]
+        tables.append(Table(f"confirmed_{AREA_SLUGS[area]}", columns,
+                            [_published(q, r, columns) for r in _top(rows, "confirmed",
+                                                                      TOP_PER_AREA)],
+                            chart="ranked", value="confirmed", label="title"))
     return Section("needs", {"areas_not_offered": not_offered}, tables)
-
-
-def _provision(q: Query, row) -> dict[str, Any]:
-    entry_id, law, section, title, n = row
-    return {"entry_id": entry_id, "citation": _citation(law, section), "title": title,
-            "confirmed": q.count(n)}
 
 
 def engine(q: Query) -> Section:
     """The engine seen through the decisions: per provision how often it was suggested,
     confirmed, rejected and added by hand; precision of the top 1 and top 5."""
-    latest = latest_decisions()
-    is_engine = Suggestion.origin == "engine"
-    confirm, reject = latest.c.decision == "confirm", latest.c.decision == "reject"
-    stats = (select(Suggestion.entry_id, func.max(Suggestion.law), func.max(Suggestion.section),
-                    func.max(Suggestion.title), _total(is_engine), _total(and_(is_engine, confirm)),
-                    _total(and_(is_engine, reject)), _total(and_(~is_engine, confirm)))
-             .join(Case, Suggestion.case_id == Case.id)
-             .outerjoin(latest, latest.c.suggestion_id == Suggestion.id)
-             .group_by(Suggestion.entry_id))
-    ranked = stats.order_by(_total(confirm).desc(), _total(is_engine).desc(), Suggestion.entry_id)
-    provisions = [_engine_row(q, r) for r in q.db.execute(q.scope(ranked).limit(TOP_PROVISIONS))]
-    missed = stats.having(_total(and_(~is_engine, confirm)) > 0).order_by(
-        _total(and_(~is_engine, confirm)).desc(), Suggestion.entry_id)
-    added = [_engine_row(q, r) for r in q.db.execute(q.scope(missed).limit(TOP_PER_AREA + 3))]
+    # Here "confirmed" is the engine's own suggestions confirmed; "added" are the ones it missed.
+    per_entry = [{**r, "confirmed": r["confirmed"] - r["added"]}
+                 for r in _per_entry(q.once("provisions", lambda: provision_counts(q)).values())]
     columns = ("entry_id", "citation", "title", "suggested", "confirmed", "rejected", "added")
+    provisions = [_published(q, r, columns) for r in _top(per_entry, "confirmed", TOP_PROVISIONS)]
+    added = [_published(q, r, columns) for r in _top(per_entry, "added", TOP_PER_AREA + 3)]
+    # One grouped scan of the top-5 suggestions of reviewed cases; time, version and the total
+    # are added up from it.
     bucket = q.bucket(Case.created_at)
-    by_period = {_day(r[0]): r[1:] for r in q.db.execute(_precision_select(q, latest, bucket))}
+    confirm = Suggestion.decision == "confirm"
+    stmt = (select(bucket, Suggestion.engine_version, _total(Suggestion.rank == 1),
+                   _total(and_(Suggestion.rank == 1, confirm)), func.count(), _total(confirm))
+            .join(Case, Suggestion.case_id == Case.id)
+            .where(Suggestion.origin == "engine", Suggestion.rank <= 5,
+                   Case.first_decision_at.is_not(None))
+            .group_by(bucket, Suggestion.engine_version))
+    by_period: dict[date, list[int]] = {}
+    by_version: dict[str, list[int]] = {}
+    overall = [0, 0, 0, 0]
+    for period, version, *counts in q.db.execute(q.scope(stmt)):
+        for into in (by_period.setdefault(_day(period), [0] * 4),
+                     by_version.setdefault(version, [0] * 4), overall):
+            for i, n in enumerate(counts):
+                into[i] += int(n or 0)
     over_time = [_precision(q, {"period": p.isoformat()}, by_period.get(p)) for p in q.periods()]
-    by_version = [_precision(q, {"engine_version": r[0]}, r[1:]) for r in q.db.execute(
-        _precision_select(q, latest, Suggestion.engine_version)
-        .order_by(Suggestion.engine_version))]
-    overall = _precision(q, {}, q.db.execute(_precision_select(q, latest)).one())
+    versions = [_precision(q, {"engine_version": v}, by_version[v]) for v in sorted(by_version)]
     precision_columns = ("cases", "top1_precision", "top5_precision")
-    return Section("engine", overall, [
+    return Section("engine", _precision(q, {}, overall), [
         Table("provisions", columns, provisions, chart="ranked", value="confirmed",
               behind="suggested", label="title"),
         Table("added_by_hand", columns, added, chart="ranked", value="added", label="title"),
         Table("precision_over_time", ("period", *precision_columns), over_time, chart="time",
               value="top1_precision", label="period", percent=True),
-        Table("precision_by_version", ("engine_version", *precision_columns), by_version),
+        Table("precision_by_version", ("engine_version", *precision_columns), versions),
     ])
 
 
-def _precision_select(q: Query, latest, *keys):
-    """Top-1 and top-5 counts (shown, confirmed) over the reviewed cases (those with a
-    decision), grouped by `keys`: rank-1 shown, rank-1 confirmed, top-5 shown, top-5 confirmed."""
-    confirm = latest.c.decision == "confirm"
-    stmt = (select(*keys, _total(Suggestion.rank == 1), _total(and_(Suggestion.rank == 1, confirm)),
-                   func.count(), _total(confirm))
-            .join(Case, Suggestion.case_id == Case.id)
-            .outerjoin(latest, latest.c.suggestion_id == Suggestion.id)
-            .where(Suggestion.origin == "engine", Suggestion.rank <= 5,
-                   exists().where(Decision.case_id == Case.id)))
-    return q.scope(stmt.group_by(*keys) if keys else stmt)
-
-
-def _engine_row(q: Query, row) -> dict[str, Any]:
-    entry_id, law, section, title, suggested, confirmed, rejected, added = row
-    return {"entry_id": entry_id, "citation": _citation(law, section), "title": title,
-            "suggested": q.count(suggested), "confirmed": q.count(confirmed),
-            "rejected": q.count(rejected), "added": q.count(added)}
-
-
 def _precision(q: Query, key: dict, found) -> dict[str, Any]:
+    """Top-1 and top-5 precision from (rank-1 shown, rank-1 confirmed, top-5 shown, confirmed)."""
     top1_n, top1_hit, top5_n, top5_hit = (int(v or 0) for v in (found or (0, 0, 0, 0)))
     return {**key, "cases": q.count(top1_n),
             "top1_precision": suppress.share(top1_hit, top1_n, q.k),
@@ -454,8 +297,8 @@ def wishes(q: Query) -> Section:
 
 
 #: The overview's sections in page order; add a metric by adding a function here.
-SECTIONS: tuple[Callable[[Query], Section], ...] = (received, backlog, answers, needs, wishes,
-                                                    engine)
+SECTIONS: tuple[Callable[[Query], Section], ...] = (received, backlog, answers, questions,
+                                                    needs, wishes, engine)
 
 
 def selection_size(q: Query) -> int:

@@ -1,8 +1,12 @@
-"""The organisations' wishes register and indexes for the overview.
+"""The organisations' wishes register, and what the overview (Overblik) reads fast.
 
-(The leader role is in the role CHECK since 0006_messages.) `users.answers_wishes` marks the caseworker who is the municipality's volunteer
-coordinator and answers the wishes. The indexes serve the overview's aggregate queries
-(`web/insights/metrics.py`; benchmarks/bench_insights.py).
+(The leader role is in the role CHECK since 0006_messages.) `users.answers_wishes` marks the
+caseworker who is the municipality's volunteer coordinator and answers the wishes.
+`suggestions.decision` (the latest decision's verdict), `cases.first_decision_at` and
+`cases.first_answer_at` (the first decision, question or closing) are kept by cases.decide,
+cases.close and messages.post, so the overview's aggregates need no join to the decisions or
+messages (`web/insights/metrics.py`; benchmarks/bench_insights.py). They are filled in here from
+what is already stored.
 
 Revision ID: 0011_wishes
 Revises: 0009_vectors
@@ -56,10 +60,31 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_wishes_organisation_id'), ['organisation_id'], unique=False)
     with op.batch_alter_table('decisions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_decisions_suggestion_id'), ['suggestion_id'], unique=False)
+    with op.batch_alter_table('suggestions', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('decision', sa.String(length=8), nullable=True))
+        batch_op.create_check_constraint('decision', _one_of('decision', ('confirm', 'reject')))
+    with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('first_decision_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('first_answer_at', sa.DateTime(timezone=True), nullable=True))
+    op.execute("UPDATE suggestions SET decision = (SELECT d.decision FROM decisions d "
+               "WHERE d.suggestion_id = suggestions.id ORDER BY d.id DESC LIMIT 1)")
+    op.execute("UPDATE cases SET first_decision_at = (SELECT min(d.created_at) FROM decisions d "
+               "WHERE d.case_id = cases.id)")
+    # The earliest of the first decision, the first question and the closing.
+    op.execute("UPDATE cases SET first_answer_at = (SELECT min(t) FROM ("
+               "SELECT cases.first_decision_at AS t UNION ALL "
+               "SELECT min(m.created_at) FROM messages m WHERE m.case_id = cases.id "
+               "AND m.kind = 'question' UNION ALL SELECT cases.closed_at) AS answered)")
 
 
 def downgrade() -> None:
     """Drop the indexes, the wishes table and answers_wishes."""
+    with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_column('first_answer_at')
+        batch_op.drop_column('first_decision_at')
+    with op.batch_alter_table('suggestions', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('ck_suggestions_decision'), type_='check')
+        batch_op.drop_column('decision')
     with op.batch_alter_table('decisions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_decisions_suggestion_id'))
     with op.batch_alter_table('wishes', schema=None) as batch_op:
