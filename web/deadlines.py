@@ -8,8 +8,10 @@ volunteer's answer) can be added there.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from math import ceil
+from datetime import UTC, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo
+
+from flask import current_app, has_app_context
 
 from .models import AREAS, utcnow
 
@@ -41,13 +43,16 @@ def due_at(received: datetime, area: str, days: dict[str, int]) -> datetime:
     return received + timedelta(days=days.get(area, DEFAULT_DAYS["andet"]))
 
 
-def days_left(case, now: datetime | None = None) -> int | None:
-    """Whole days until the case's deadline (0 on the day, negative once overdue); None once closed.
+def days_left(case, now: datetime | None = None, zone: tzinfo | None = None) -> int | None:
+    """Calendar days from today to the deadline's day (0 on the day, -1 the day after); None
+    once the case is closed.
 
-    Part of a day counts as a day left: a case due in 3 hours has 1 day left, one 3 hours past
-    its deadline has -1.
+    Counted in days as a calendar has them, in the site's time zone (BABEL_DEFAULT_TIMEZONE),
+    as a published deadline is read: due today is due today, whatever the hour.
     """
     if case.status == "closed":
         return None
-    seconds = (case.due_at - (now or utcnow())).total_seconds()
-    return ceil(seconds / 86400) if seconds >= 0 else -ceil(-seconds / 86400)
+    if zone is None:
+        zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"]) if has_app_context() else UTC
+    today = (now or utcnow()).astimezone(zone).date()
+    return (case.due_at.astimezone(zone).date() - today).days
