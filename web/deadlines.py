@@ -45,14 +45,20 @@ def due_at(received: datetime, area: str, days: dict[str, int]) -> datetime:
 
 def days_left(case, now: datetime | None = None, zone: tzinfo | None = None) -> int | None:
     """Calendar days from today to the deadline's day (0 on the day, -1 the day after); None
-    once the case is closed.
+    once the case is closed or withdrawn. While the case waits for the volunteer's answer and
+    DEADLINE_PAUSES_WHILE_WAITING is on, the deadline stands still.
 
     Counted in days as a calendar has them, in the site's time zone (BABEL_DEFAULT_TIMEZONE),
     as a published deadline is read: due today is due today, whatever the hour.
     """
-    if case.status == "closed":
+    if case.status in ("closed", "withdrawn"):
         return None
     if zone is None:
         zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"]) if has_app_context() else UTC
-    today = (now or utcnow()).astimezone(zone).date()
-    return (case.due_at.astimezone(zone).date() - today).days
+    now = now or utcnow()
+    due = case.due_at
+    # Finished waits are already in due_at (messages.post moves it on); the running one is added here.
+    if (case.status == "waiting" and case.waiting_since is not None and has_app_context()
+            and current_app.config["DEADLINE_PAUSES_WHILE_WAITING"]):
+        due = due + max(now - case.waiting_since, timedelta(0))
+    return (due.astimezone(zone).date() - now.astimezone(zone).date()).days
