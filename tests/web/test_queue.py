@@ -243,6 +243,9 @@ def test_api_reopen_needs_a_reason_and_the_volunteer_sees_it(app, client):
     assert client.get(f"/api/v1/notes/{ref}", headers=vol).get_json()["message"] == "Vi ringer."
     reopened = client.post(url, json={"reason": "Datteren har ringet: 22 33 44 55"}, headers=cw)
     assert reopened.status_code == 200 and reopened.get_json()["status"] == "in_review"
+    # The volunteer is told, as of a close: the case is unread in their list again.
+    items = client.get("/api/v1/notes", headers=vol).get_json()["items"]
+    assert [i["unread"] for i in items if i["id"] == ref] == [True]
     note = client.get(f"/api/v1/notes/{ref}", headers=vol).get_json()
     assert note["status"] == "in_review" and note["reopened_at"] and note["message"] is None
     case = client.get(f"/api/v1/cases/{ref}", headers=cw).get_json()
