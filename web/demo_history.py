@@ -12,7 +12,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from . import cases
+from flask import current_app, has_app_context
+
+from . import cases, deadlines
 from .engine import redact
 from .insights.metrics import DEMO_KEY_PREFIX
 from .models import WISH_KINDS, Case, Decision, Message, User, Wish, utcnow
@@ -89,6 +91,7 @@ def load_history(db: Session, matcher, caseworker: User, volunteers: dict[str, U
     rng = random.Random(SEED)
     matched = [matcher.match(redact(text), top=10) for _, _, text in TEMPLATES]
     spare = [e.id for e in matcher.corpus.rules[:40]]
+    days = current_app.config["CASE_DEADLINES"] if has_app_context() else deadlines.DEFAULT_DAYS
     for i in range(CASES):
         # More cases in recent months: the service is getting known.
         age = DAYS * (1 - rng.random() ** 0.8)
@@ -99,6 +102,7 @@ def load_history(db: Session, matcher, caseworker: User, volunteers: dict[str, U
         case = Case(organisation_id=volunteer.organisation_id, created_by_id=volunteer.id,
                     text=DEMO + redact(text), area=area, consent=True, consent_at=created,
                     created_at=created, updated_at=created, status="pending",
+                    due_at=deadlines.due_at(created, area, days),
                     idempotency_key=f"{DEMO_KEY_PREFIX}{i}")
         case.suggestions = [cases._suggestion(s, matcher.version) for s in matched[t]]
         for s in case.suggestions:
@@ -130,6 +134,8 @@ def _review(rng, db, case: Case, caseworker: User, created, now, matcher, spare)
         db.add(Message(case_id=case.id, user_id=case.created_by_id, from_role="volunteer",
                        kind="answer", text=DEMO + reply, created_at=answered))
         case.waited_seconds = int((answered - first).total_seconds())
+        # The deadline stands still while the case waits (DEADLINE_PAUSES_WHILE_WAITING).
+        case.due_at += answered - first
         first = answered + timedelta(hours=rng.expovariate(1 / 10))
         if first > now:
             case.status, case.updated_at = "pending", answered
@@ -160,6 +166,9 @@ def _review(rng, db, case: Case, caseworker: User, created, now, matcher, spare)
                             user_id=caseworker.id, created_at=decided_at))
     case.status, case.first_decision_at = "in_review", first
     closing = decided_at + timedelta(hours=rng.expovariate(1 / 70))
+    if rng.random() < 0.1:
+        # Some cases wait for another department for weeks: a few pass their deadline.
+        closing = decided_at + timedelta(days=rng.uniform(15, 45))
     if closing < now:
         case.status, case.closed_at, case.closed_by_id = "closed", closing, caseworker.id
         case.message = DEMO + rng.choice(MESSAGES) if rng.random() < 0.85 else None

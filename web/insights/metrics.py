@@ -3,10 +3,7 @@
 `build_report` runs a few aggregate queries (no case row is loaded; the heaviest, over the
 suggestions, runs once and feeds two sections) and publishes every count through `suppress`, so
 the raw numbers never leave this module. A section is a function `(Query) -> Section`, listed in
-SECTIONS; a new metric is one more such function:
-
-- "past deadline" (needs `Case.due_at`): a `deadlines(q)` section counting open cases with
-  `due_at < now` and cases closed after their `due_at`, per period (`q.bucket(Case.created_at)`).
+SECTIONS; a new metric is one more such function.
 """
 from __future__ import annotations
 
@@ -14,7 +11,8 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, select
+from flask import current_app, has_app_context
+from sqlalchemy import and_, case, exists, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..models import (AREAS, WISH_KINDS, WISH_OUTCOMES, Case, Message, Organisation, Suggestion,
@@ -148,6 +146,39 @@ def backlog(q: Query) -> Section:
     return Section("backlog", figures, [
         Table("backlog_by_age", ("age_days", "cases"), bands, chart="ranked", value="cases",
               label="age_days")])
+
+
+def deadlines(q: Query) -> Section:
+    """Cases past their case-handling deadline (`Case.due_at`, web/deadlines.py): open cases
+    past it now, and cases closed after it, per period of receipt.
+
+    A finished wait for the volunteer's answer has already moved `due_at` on; while a case waits
+    and DEADLINE_PAUSES_WHILE_WAITING is on, its deadline stands still, so a waiting case is
+    past it only if it was past before the wait began (`due_at < waiting_since`).
+    """
+    pauses = (current_app.config["DEADLINE_PAUSES_WHILE_WAITING"] if has_app_context()
+              else True)
+    runs_on = Case.status.in_([s for s in OPEN if s != "waiting" or not pauses])
+    overdue_open = or_(and_(runs_on, Case.due_at < q.now),
+                       and_(Case.status == "waiting", Case.due_at < Case.waiting_since)
+                       if pauses else false())
+    bucket = q.bucket(Case.created_at)
+    closed = Case.closed_at.is_not(None)
+    stmt = (select(bucket, _total(closed), _total(and_(closed, Case.closed_at > Case.due_at)),
+                   _total(overdue_open)).group_by(bucket))
+    found = {_day(p): tuple(int(v or 0) for v in rest) for p, *rest in q.db.execute(q.scope(stmt))}
+    n_closed, late, overdue = (sum(v[i] for v in found.values()) for i in range(3))
+    # Open cases received before the period count too: the backlog is now, not the period's.
+    open_now = q.db.scalar(q.scope(select(func.count()).select_from(Case).where(
+        overdue_open, Case.created_at < q.until), received=False))
+    series = [{"period": p.isoformat(), "closed": q.count(found.get(p, (0, 0, 0))[0]),
+               "closed_late": q.count(found.get(p, (0, 0, 0))[1]),
+               "open_past_deadline": q.count(found.get(p, (0, 0, 0))[2])} for p in q.periods()]
+    return Section("deadlines", {
+        "open_past_deadline": q.count(open_now), "closed_late": q.count(late),
+        "share_closed_on_time": suppress.share(n_closed - late, n_closed, q.k)}, [
+        Table("deadlines", ("period", "closed", "closed_late", "open_past_deadline"), series,
+              chart="time", value="closed_late", label="period")])
 
 
 def provision_counts(q: Query) -> dict[tuple[str, str], dict[str, Any]]:
@@ -297,8 +328,8 @@ def wishes(q: Query) -> Section:
 
 
 #: The overview's sections in page order; add a metric by adding a function here.
-SECTIONS: tuple[Callable[[Query], Section], ...] = (received, backlog, answers, questions,
-                                                    needs, wishes, engine)
+SECTIONS: tuple[Callable[[Query], Section], ...] = (received, backlog, deadlines, answers,
+                                                    questions, needs, wishes, engine)
 
 
 def selection_size(q: Query) -> int:

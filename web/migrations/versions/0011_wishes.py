@@ -9,7 +9,7 @@ messages (`web/insights/metrics.py`; benchmarks/bench_insights.py). They are fil
 what is already stored.
 
 Revision ID: 0011_wishes
-Revises: 0009_vectors
+Revises: 0010_queue
 Create Date: 2026-12-02 10:30:00
 """
 from alembic import op
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 
 revision = '0011_wishes'
-down_revision = '0009_vectors'
+down_revision = '0010_queue'
 branch_labels = None
 depends_on = None
 
