@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date
 
 import pytest
 from sqlalchemy import select
@@ -55,7 +56,9 @@ def test_suppress_publishes_small_counts_as_a_string():
     assert [suppress.count(n, 5) for n in (0, 1, 4, 5, 12)] == [0, "<5", "<5", 5, 12]
     assert suppress.count(2, 3) == "<3"
     assert suppress.share(4, 10, 5) is None and suppress.share(5, 4, 5) is None
-    assert suppress.share(5, 10, 5) == 0.5
+    assert suppress.share(5, 10, 5) == 0.5 and suppress.share(10, 10, 5) == 1.0
+    # 9 of 10 would tell that one was not: the rest is a count too.
+    assert suppress.share(9, 10, 5) is None and suppress.share(0, 10, 5) == 0.0
     assert suppress.measure(3.14, 4, 5) is None and suppress.measure(3.14, 5, 5) == 3.1
 
 
@@ -175,3 +178,113 @@ def test_only_the_volunteer_coordinator_answers_wishes(app, client):
     AuthActions(client).login("cw")
     assert client.get("/wishes/").status_code == 403
     assert client.post("/wishes/1/answer", data={"outcome": "granted"}).status_code == 403
+
+
+def _report(client, **args):
+    query = "&".join(f"{k}={v}" for k, v in args.items())
+    response = client.get(f"/api/v1/insights?{query}", headers=token_for(client, "lead"))
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()["sections"]
+
+
+def test_questions_asked_and_answered_and_the_first_answer(app, client, filled):
+    """Five questions, three answered: "<5" answered and waiting; a question is a first answer."""
+    from web.messages import post
+
+    with app.app_context():
+        store = db.session()
+        for ref in filled[5:]:
+            case = store.scalar(select(Case).where(Case.public_id == ref))
+            post(store, case, user(app, "cw"), "Bor borgeren alene?")
+        for ref, volunteer in zip(filled[5:8], ("vol", "vol", "other"), strict=True):
+            case = store.scalar(select(Case).where(Case.public_id == ref))
+            post(store, case, user(app, volunteer), "Ja, hun bor alene.")
+        asked = store.scalars(select(Case).where(Case.public_id.in_(filled[5:]))).all()
+        assert all(c.first_answer_at is not None and c.first_decision_at is None for c in asked)
+    sections = _report(client)
+    questions = sections["questions"]["figures"]
+    assert questions["asked"] == 5 and questions["cases_with_question"] == 5
+    assert questions["answered"] == "<5" and questions["waiting"] == "<5"
+    assert questions["share_answered"] is None  # 3 of 5 would tell the 3
+    times = {r["measure"]: r for r in sections["answers"]["tables"]["answer_times"]}
+    # Ten cases have a first answer (five decisions, five questions), five a decision.
+    assert times["first_answer"]["cases"] == 10 and times["first_decision"]["cases"] == 5
+    assert times["first_answer"]["median_hours"] is not None
+    assert times["first_answer"]["p90_hours"] >= times["first_answer"]["median_hours"]
+    assert times["closing"]["cases"] == "<5" and times["closing"]["median_hours"] is None
+
+
+def test_cases_past_their_deadline(app, client, filled):
+    """Closed after due_at counts as late; an open case past due_at now counts, unless it waits
+    and its deadline stands still (DEADLINE_PAUSES_WHILE_WAITING)."""
+    from datetime import timedelta
+
+    from web.models import utcnow
+
+    app.config["INSIGHTS_MIN_COUNT"] = 3
+    now = utcnow()
+    with app.app_context():
+        store = db.session()
+        by_ref = {c.public_id: c for c in store.scalars(select(Case))}
+        for ref in filled[4:6]:
+            close(store, by_ref[ref], user(app, "cw"), "Tak, vi ringer til borgeren.")
+        for ref in filled[:3]:  # closed after their deadline
+            by_ref[ref].due_at = by_ref[ref].created_at - timedelta(seconds=1)
+        for ref in filled[3:6]:  # closed in time
+            by_ref[ref].due_at = now + timedelta(days=30)
+        for ref in filled[6:9]:  # open, past the deadline
+            by_ref[ref].due_at = now - timedelta(days=1)
+        # Waiting since before its deadline passed: the deadline stands still.
+        waiting = by_ref[filled[9]]
+        waiting.status, waiting.waiting_since = "waiting", now - timedelta(days=10)
+        waiting.due_at = now - timedelta(days=1)
+        store.commit()
+    figures = _report(client)["deadlines"]["figures"]
+    assert figures == {"open_past_deadline": 3, "closed_late": 3, "share_closed_on_time": 0.5}
+    app.config["DEADLINE_PAUSES_WHILE_WAITING"] = False
+    assert _report(client)["deadlines"]["figures"]["open_past_deadline"] == 4
+
+
+def test_provisions_and_precision_per_engine_version(app, client, filled):
+    """Per provision: suggested, confirmed, rejected and added by hand, as the decisions say;
+    top-1 precision per engine version."""
+    from collections import Counter
+
+    app.config["INSIGHTS_MIN_COUNT"] = 2
+    with app.app_context():
+        store, matcher = db.session(), app.extensions["matcher"]
+        cases = {c.public_id: c for c in store.scalars(select(Case))}
+        for ref in filled[5:]:  # the top suggestion is wrong on five more cases
+            decide(store, matcher, cases[ref], user(app, "cw"),
+                   top_suggestion(cases[ref]).entry_id, "reject")
+        suggested = {s.entry_id for c in cases.values() for s in c.suggestions}
+        missed = next(e.id for e in matcher.corpus.rules
+                      if e.id not in suggested and e.in_force(date.today()))
+        decide(store, matcher, cases[filled[9]], user(app, "cw"), missed, "confirm")
+        # The first five cases were matched by an older engine.
+        for ref in filled[:5]:
+            for s in cases[ref].suggestions:
+                s.engine_version = "v-old"
+        store.commit()
+        expected = {key: Counter() for key in ("suggested", "confirmed", "rejected", "added")}
+        for c in store.scalars(select(Case)):
+            latest = {}
+            for d in c.decisions:
+                latest[d.suggestion_id] = d.decision
+            for s in c.suggestions:
+                engine_made = s.origin == "engine"
+                expected["suggested"][s.entry_id] += engine_made
+                expected["confirmed"][s.entry_id] += engine_made and latest.get(s.id) == "confirm"
+                expected["rejected"][s.entry_id] += engine_made and latest.get(s.id) == "reject"
+                expected["added"][s.entry_id] += not engine_made and latest.get(s.id) == "confirm"
+        current = matcher.version
+    engine = _report(client)["engine"]
+    rows = engine["tables"]["provisions"] + engine["tables"]["added_by_hand"]
+    assert rows and any(r["entry_id"] == missed for r in engine["tables"]["added_by_hand"])
+    for row in rows:
+        for key in expected:
+            assert row[key] == suppress.count(expected[key][row["entry_id"]], 2), (row, key)
+    versions = {r["engine_version"]: r for r in engine["tables"]["precision_by_version"]}
+    assert versions["v-old"]["cases"] == 5 and versions["v-old"]["top1_precision"] == 1.0
+    assert versions[current]["cases"] == 5 and versions[current]["top1_precision"] == 0.0
+    assert engine["figures"]["cases"] == 10 and engine["figures"]["top1_precision"] == 0.5

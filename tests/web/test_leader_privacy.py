@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from web import db
 from web.cases import close, decide, top_suggestion
+from web.messages import post
 from web.models import Case, Suggestion, Wish
 
 from webhelpers import AuthActions, add_case, token_for, user
@@ -21,6 +22,8 @@ SECRET_NOTE = ("Fru Testesen på 84 år falder i badet hver uge, og hendes kanin
 SECRET_WISHES = "Vi ønsker et lokale til besøgsvenner med mørkegrønne gardiner."
 SECRET_MESSAGE = "Visitationen kommer forbi med en badebænk og en flaske hyldebærsaft."
 SECRET_WISH = "Vi mangler penge til en tandemcykel med sidevogn."
+SECRET_QUESTION = "Er det stadig papegøjen Ibrahim, der vækker hende om natten?"
+SECRET_REFERRAL = "Hjælpemiddeldepotet på Hadsundvej"
 #: What a leader may open: the overview, its CSV files and the API's aggregate, and the login flow.
 LEADER_ENDPOINTS = {"insights.overview", "insights.export", "api.insights", "api.logout",
                     "api.healthz", "api.openapi", "api.token", "auth.index", "auth.login",
@@ -37,7 +40,9 @@ def secrets(app):
         best = top_suggestion(case)
         decide(store, matcher, case, user(app, "cw"), best.entry_id, "confirm",
                "Fordi kaninerne Skovmus og Blåbær kræver det.")
-        close(store, case, user(app, "cw"), SECRET_MESSAGE)
+        post(store, case, user(app, "cw"), SECRET_QUESTION)
+        post(store, case, user(app, "vol"), "Ja, papegøjen Ibrahim bor der stadig.")
+        close(store, case, user(app, "cw"), SECRET_MESSAGE, "referred", SECRET_REFERRAL)
         store.add(Wish(organisation_id=case.organisation_id, created_by_id=case.created_by_id,
                        kind="økonomi", text=SECRET_WISH))
         store.commit()
@@ -48,7 +53,8 @@ def secrets(app):
 
 
 def _fragments(secrets) -> list[str]:
-    words = ["Testesen", "Skovmus", "Blåbær", "mørkegrønne", "hyldebærsaft", "tandemcykel"]
+    words = ["Testesen", "Skovmus", "Blåbær", "mørkegrønne", "hyldebærsaft", "tandemcykel",
+             "papegøjen", "Hadsundvej"]
     return words + [e for e in secrets["evidence"] if len(e) > 12]
 
 
@@ -84,10 +90,15 @@ def test_no_page_or_endpoint_shows_a_leader_case_text(app, secrets):
             leaked = [f for f in _fragments(secrets) if f in body]
             assert leaked == [], f"{method} {url} showed {leaked}"
             if rule.endpoint not in LEADER_ENDPOINTS:
-                assert response.status_code in (302, 400, 401, 403, 404, 405), (method, url)
-                if response.status_code == 302:
-                    assert "/login" in response.headers["Location"] or \
-                        response.headers["Location"].startswith("/insights"), (method, url)
+                api_route = url.startswith("/api/")
+                if (client is api) == api_route:
+                    # The leader's own credentials on the route's kind: refused for the role.
+                    assert response.status_code == 403, (method, url, response.status_code)
+                elif api_route:
+                    assert response.status_code == 401, (method, url)  # a cookie is no token
+                else:
+                    assert response.status_code == 302, (method, url)  # a token is no login
+                    assert response.headers["Location"].startswith("/login"), (method, url)
             tried += 1
     assert tried > 40
     # Nothing above changed a case: a leader's requests are refused before they act.

@@ -1,8 +1,9 @@
 """Small-number suppression: a count below the threshold is published as the string "<k".
 
 Every number the overview publishes (page, CSV, JSON) passes through these functions; the raw
-counts never leave `metrics.py`. Zero is published as 0: it names no one. A share or a duration
-is published only when the count it rests on is published as a number.
+counts never leave `metrics.py`. Zero is published as 0: it names no one. A share is published
+only when its whole, its part and the rest are published as numbers; a duration only when the
+count it rests on is.
 """
 from __future__ import annotations
 
@@ -16,9 +17,10 @@ def count(n: int, k: int) -> Published:
 
 
 def share(part: int, whole: int, k: int) -> float | None:
-    """Return part / whole rounded to 3 places, or None when either count is suppressed."""
+    """Return part / whole rounded to 3 places, or None when the share would give away a count
+    below k: the whole, the part or the rest (whole - part: 9 of 10 tells that 1 was not)."""
     part, whole = int(part or 0), int(whole or 0)
-    if whole < k or 0 < part < k:
+    if whole < k or 0 < part < k or 0 < whole - part < k:
         return None
     return round(part / whole, 3)
 
