@@ -25,7 +25,7 @@ from web.insights import metrics
 
 CASES = 100_000
 SCHEMA = "bench_insights"
-# 80 % closed (70 % with a message), 5 % withdrawn, the rest open; one in five cases gets a
+# 80 % closed (70 % with a message; a deadline of 28 days, some closed after it), 5 % withdrawn, the rest open; one in five cases gets a
 # question (three in four answered); ten engine suggestions each, two decided on 90 % of cases.
 SEED_SQL = """
 INSERT INTO organisations (id, name, created_at)
@@ -36,16 +36,17 @@ INSERT INTO users (id, username, password_hash, role, active, answers_wishes, cr
   VALUES (7, 'cw', '!unset', 'caseworker', true, true, now());
 INSERT INTO cases (public_id, organisation_id, created_by_id, text, area, consent, consent_at,
                    status, created_at, updated_at, closed_at, closed_by_id, message,
-                   first_decision_at, first_answer_at, withdrawn_at)
+                   first_decision_at, first_answer_at, withdrawn_at, due_at, waiting_since)
   SELECT 'B-' || g, 1 + g % 6, 1 + g % 6, 'generated', (ARRAY['ældre','flygtning','andet'])[1 + g % 3],
          true, t,
          CASE WHEN g % 20 < 16 THEN 'closed' WHEN g % 20 = 16 THEN 'withdrawn'
               WHEN g % 20 = 17 THEN 'waiting' WHEN g % 20 = 18 THEN 'in_review' ELSE 'pending' END,
-         t, t, CASE WHEN g % 20 < 16 THEN t + (g % 200) * interval '1 hour' END,
+         t, t, CASE WHEN g % 20 < 16 THEN t + (g % 900) * interval '1 hour' END,
          CASE WHEN g % 20 < 16 THEN 7 END, CASE WHEN g % 20 < 14 THEN 'Tak.' END,
          CASE WHEN g % 10 < 9 THEN t + (g % 50 + 1) * interval '1 hour' END,
          CASE WHEN g % 10 < 9 THEN t + (g % 40 + 1) * interval '1 hour' END,
-         CASE WHEN g % 20 = 16 THEN t + interval '2 days' END
+         CASE WHEN g % 20 = 16 THEN t + interval '2 days' END, t + interval '28 days',
+         CASE WHEN g % 20 = 17 THEN t + interval '5 hours' END
   FROM (SELECT g, now() - (g % 365) * interval '1 day' - (g % 1440) * interval '1 minute' AS t
         FROM generate_series(1, :cases) g) s;
 INSERT INTO suggestions (case_id, entry_id, kind, law, section, title, rank, score, evidence,
@@ -58,6 +59,10 @@ INSERT INTO decisions (case_id, suggestion_id, decision, user_id, created_at)
          7, s.created_at + interval '30 hours'
   FROM suggestions s WHERE s.rank <= 2 AND s.case_id % 10 < 9;
 UPDATE suggestions s SET decision = d.decision FROM decisions d WHERE d.suggestion_id = s.id;
+UPDATE cases c SET engine_version = CASE WHEN c.id % 2 = 0 THEN 'v1' ELSE 'v2' END, top5_shown = 5,
+                   top1_confirmed = (c.id % 10 < 9 AND (c.id + 1) % 3 <> 0),
+                   top5_confirmed = CASE WHEN c.id % 10 < 9
+                                    THEN ((c.id + 1) % 3 <> 0)::int + ((c.id + 2) % 3 <> 0)::int ELSE 0 END;
 INSERT INTO messages (case_id, user_id, from_role, kind, text, created_at)
   SELECT c.id, 7, 'caseworker', 'question', 'generated', c.created_at + interval '5 hours'
   FROM cases c WHERE c.id % 5 = 0;
@@ -86,7 +91,9 @@ def main(url: str, keep: bool) -> None:
                 if statement.strip():
                     connection.execute(text(statement), {"cases": CASES})
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.execute(text("ANALYZE"))
+            # As autovacuum leaves a table after bulk inserts: statistics and the visibility map
+            # (which lets the partial index on decided suggestions answer without the table).
+            connection.execute(text("VACUUM ANALYZE"))
             counts = {t: connection.scalar(text(f"SELECT count(*) FROM {t}"))
                       for t in ("cases", "suggestions", "decisions", "messages", "wishes")}
         print(f"seeded in {time.perf_counter() - started:.1f} s: {counts}")

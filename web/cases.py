@@ -102,7 +102,8 @@ def submit_note(db: Session, matcher, user: User, text: str, area: str | None,
                 area=area, organisation_wishes=redact(wishes) if wishes else None,
                 consent=True, consent_at=now, created_at=now, updated_at=now,
                 due_at=deadlines.due_at(now, area, days),
-                suggestions=suggestions, idempotency_key=idempotency_key)
+                suggestions=suggestions, idempotency_key=idempotency_key,
+                engine_version=matcher.version, top5_shown=sum(s.rank <= 5 for s in suggestions))
     db.add(case)
     db.flush()
     audit.record(db, user, "note.submit", case.public_id)
@@ -254,6 +255,7 @@ def decide(db: Session, matcher, case: Case, user: User, entry_id: str, decision
                    reason=redact(reason) if reason else None, user_id=user.id)
     # The latest decision, kept on the suggestion for the overview's aggregates.
     suggestion.decision = decision
+    tally_engine(case)
     db.add(row)
     audit.record(db, user, f"case.{decision}", f"{case.public_id} {entry_id}")
     learning.changed(db)  # the other workers relearn when they next look
@@ -261,6 +263,14 @@ def decide(db: Session, matcher, case: Case, user: User, entry_id: str, decision
     db.expire(case)  # status, suggestions and decisions as stored
     learning.learn(matcher, case, entry_id, decision, db)
     return row
+
+
+def tally_engine(case: Case) -> None:
+    """Keep the case's top-1 and top-5 confirmations (the overview's precision) in step with
+    the latest decision on each of its engine suggestions."""
+    top = [s for s in case.suggestions if s.origin == "engine" and s.rank <= 5]
+    case.top1_confirmed = any(s.rank == 1 and s.decision == "confirm" for s in top)
+    case.top5_confirmed = sum(s.decision == "confirm" for s in top)
 
 
 def _status_after_decision():

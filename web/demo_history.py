@@ -107,6 +107,8 @@ def load_history(db: Session, matcher, caseworker: User, volunteers: dict[str, U
         case.suggestions = [cases._suggestion(s, matcher.version) for s in matched[t]]
         for s in case.suggestions:
             s.created_at = created
+        case.engine_version = matcher.version
+        case.top5_shown = sum(s.rank <= 5 for s in case.suggestions)
         db.add(case)
         _review(rng, db, case, caseworker, created, now, matcher, spare)
     for _ in range(36):
@@ -164,6 +166,7 @@ def _review(rng, db, case: Case, caseworker: User, created, now, matcher, spare)
             db.flush()
             db.add(Decision(case_id=case.id, suggestion_id=added.id, decision="confirm",
                             user_id=caseworker.id, created_at=decided_at))
+    cases.tally_engine(case)
     case.status, case.first_decision_at = "in_review", first
     closing = decided_at + timedelta(hours=rng.expovariate(1 / 70))
     if rng.random() < 0.1:

@@ -153,6 +153,14 @@ class Case(Base):
     #: the overview, which reads them instead of scanning the decisions and messages.
     first_decision_at: Mapped[datetime | None]
     first_answer_at: Mapped[datetime | None]
+    #: The engine's record on this case, for the overview's precision without a scan of the
+    #: suggestions: the version that matched it and how many of its top 5 it showed (set at
+    #: submission), and whether its top suggestion and how many of its top 5 are confirmed now
+    #: (kept by cases.decide).
+    engine_version: Mapped[str | None] = mapped_column(String(120))
+    top5_shown: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    top1_confirmed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    top5_confirmed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     message: Mapped[str | None] = mapped_column(Text)
     close_reason: Mapped[str | None] = mapped_column(String(24))
     #: The words after "henvist til", redacted like the note.
@@ -187,7 +195,13 @@ class Suggestion(Base):
     __tablename__ = "suggestions"
     __table_args__ = (UniqueConstraint("case_id", "entry_id"),
                       CheckConstraint(_one_of("origin", ("engine", "caseworker")), name="origin"),
-                      CheckConstraint(_one_of("decision", DECISIONS), name="decision"))
+                      CheckConstraint(_one_of("decision", DECISIONS), name="decision"),
+                      # The overview reads the decided suggestions only, and "suggested" for a
+                      # few provisions (web/insights/metrics.py).
+                      Index("ix_suggestions_decided", "case_id", sqlite_where=sql("decision IS NOT NULL"),
+                            postgresql_where=sql("decision IS NOT NULL"),
+                            postgresql_include=["entry_id", "origin", "decision"]),
+                      Index("ix_suggestions_entry_id", "entry_id", "case_id"))
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     entry_id: Mapped[str] = mapped_column(String(80))

@@ -20,8 +20,7 @@ NOTES = ("Min nabo er 84 år og falder ofte i badet. Hun kan ikke selv lave mad 
          "En mand med hjerneskade glemmer sine regninger og har brug for støtte i hverdagen.")
 
 
-@pytest.fixture
-def filled(app):
+def _fill(app) -> list[str]:
     """Seven cases from organisation A (five decided, four closed with a message), three from B."""
     refs = [add_case(app, "vol", NOTES[i % 3], ("ældre", "flygtning", "andet")[i % 3])
             for i in range(7)] + [add_case(app, "other", NOTES[0]) for _ in range(3)]
@@ -34,6 +33,29 @@ def filled(app):
             if ref != refs[4]:
                 close(store, case, caseworker, "Tak, vi ringer til borgeren.")
     return refs
+
+
+@pytest.fixture
+def filled(app):
+    """The cases of `_fill` in the app's SQLite store."""
+    return _fill(app)
+
+
+@pytest.mark.usefixtures("database_url")
+def test_every_backend_computes_the_same_report(store_app):
+    """PostgreSQL (date_trunc, percentile_cont) and SQLite (strftime, sorted in Python) agree."""
+    _fill(store_app)
+    client = store_app.test_client()
+    sections = _report(client)
+    assert sections["received"]["figures"]["cases"] == 10
+    weeks = sections["received"]["tables"]["received"]
+    assert sum(r["cases"] for r in weeks if isinstance(r["cases"], int)) == 10
+    assert date.fromisoformat(weeks[-1]["period"]).weekday() == 0  # weeks start on Monday
+    times = {r["measure"]: r for r in sections["answers"]["tables"]["answer_times"]}
+    assert times["first_decision"]["cases"] == 5
+    assert 0 <= times["first_decision"]["median_hours"] <= times["first_decision"]["p90_hours"] < 1
+    assert sections["engine"]["figures"]["top1_precision"] == 1.0
+    assert sections["backlog"]["figures"]["open"] == 6
 
 
 def _ints(value, path=""):
@@ -263,6 +285,7 @@ def test_provisions_and_precision_per_engine_version(app, client, filled):
         decide(store, matcher, cases[filled[9]], user(app, "cw"), missed, "confirm")
         # The first five cases were matched by an older engine.
         for ref in filled[:5]:
+            cases[ref].engine_version = "v-old"
             for s in cases[ref].suggestions:
                 s.engine_version = "v-old"
         store.commit()

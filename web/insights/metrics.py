@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from flask import current_app, has_app_context
-from sqlalchemy import and_, case, exists, false, func, or_, select
+from sqlalchemy import and_, case, exists, false, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from ..models import (AREAS, WISH_KINDS, WISH_OUTCOMES, Case, Message, Organisation, Suggestion,
@@ -47,16 +47,62 @@ def _citation(law, section) -> str | None:
 
 # --- sections -------------------------------------------------------------------------------
 
+GRID = ("cases", "closed", "with_message", "withdrawn", "closed_late", "past_deadline",
+        "waiting", "top1_shown", "top1_confirmed", "top5_shown", "top5_confirmed")
+
+
+def _overdue_open(q: Query):
+    """SQL: the case is open and past its deadline now (see `deadlines`)."""
+    pauses = (current_app.config["DEADLINE_PAUSES_WHILE_WAITING"] if has_app_context()
+              else True)
+    runs_on = Case.status.in_([s for s in OPEN if s != "waiting" or not pauses])
+    return or_(and_(runs_on, Case.due_at < q.now),
+               and_(Case.status == "waiting", Case.due_at < Case.waiting_since)
+               if pauses else false())
+
+
+def grid(q: Query) -> dict[tuple[date, str, int, str | None], dict[str, int]]:
+    """The selected cases counted per (period, area, organisation, engine version) in one scan:
+    received, closed, closed with a message, withdrawn, closed after the deadline, open past it
+    now, waiting now, and the engine's tallies of the reviewed ones. Sections add these up."""
+    bucket = q.bucket(Case.created_at)
+    closed = Case.closed_at.is_not(None)
+    # The engine's precision counts only reviewed cases (with a decision), from their tallies.
+    reviewed = and_(Case.first_decision_at.is_not(None), Case.top5_shown > 0)
+    stmt = (select(bucket, Case.area, Case.organisation_id, Case.engine_version, func.count(),
+                   func.count(Case.closed_at), func.count(Case.message),
+                   _total(Case.status == "withdrawn"),
+                   _total(and_(closed, Case.closed_at > Case.due_at)), _total(_overdue_open(q)),
+                   _total(Case.status == "waiting"), _total(reviewed),
+                   _total(and_(reviewed, Case.top1_confirmed)),
+                   func.sum(case((reviewed, Case.top5_shown), else_=0)),
+                   func.sum(case((reviewed, Case.top5_confirmed), else_=0)))
+            .group_by(bucket, Case.area, Case.organisation_id, Case.engine_version))
+    return {(_day(p), area, org, version): dict(zip(GRID, (int(v or 0) for v in rest),
+                                                    strict=True))
+            for p, area, org, version, *rest in q.db.execute(q.scope(stmt))}
+
+
+def _sum(q: Query, key: str, by: int | None = None) -> Any:
+    """Add up one grid count, in all or per the key's part `by` (0 period, 1 area, 2 org,
+    3 engine version)."""
+    cells = q.once("grid", lambda: grid(q))
+    if by is None:
+        return sum(c[key] for c in cells.values())
+    out: dict = {}
+    for parts, c in cells.items():
+        out[parts[by]] = out.get(parts[by], 0) + c[key]
+    return out
+
+
 def received(q: Query) -> Section:
     """Cases received per week or month, per area and per organisation."""
-    bucket = q.bucket(Case.created_at)
-    counted = dict(q.db.execute(q.scope(select(bucket, func.count()).group_by(bucket))).all())
-    counted = {_day(k): v for k, v in counted.items()}
+    counted = _sum(q, "cases", 0)
     series = [{"period": p.isoformat(), "cases": q.count(counted.get(p, 0))} for p in q.periods()]
-    by_area = dict(q.db.execute(q.scope(select(Case.area, func.count()).group_by(Case.area))).all())
-    by_org = q.db.execute(q.scope(
-        select(Organisation.name, func.count()).join(Organisation, Case.organisation)
-        .group_by(Organisation.name).order_by(func.count().desc(), Organisation.name))).all()
+    by_area = _sum(q, "cases", 1)
+    names = dict(q.db.execute(select(Organisation.id, Organisation.name)).all())
+    by_org = sorted(((names.get(o, str(o)), n) for o, n in _sum(q, "cases", 2).items()),
+                    key=lambda r: (-r[1], r[0]))
     return Section("received", {"cases": q.count(sum(counted.values()))}, [
         Table("received", ("period", "cases"), series, chart="time", value="cases",
               label="period"),
@@ -72,14 +118,12 @@ def answers(q: Query) -> Section:
     """How many cases were closed, answered with a message or withdrawn; times from receipt to
     the first answer (a decision, a question or the closing), to the first decision and to
     closing (median and 90th percentile, in hours)."""
-    closed, with_message, withdrawn = q.db.execute(q.scope(select(
-        func.count(Case.closed_at), func.count(Case.message),
-        _total(Case.status == "withdrawn")))).one()
-    rows = [_times(q, measure, q.durations(q.seconds(column, Case.created_at),
-                                           q.scope(select(Case.id).where(column.is_not(None)))))
-            for measure, column in (("first_answer", Case.first_answer_at),
-                                    ("first_decision", Case.first_decision_at),
-                                    ("closing", Case.closed_at))]
+    closed, with_message, withdrawn = (_sum(q, k) for k in ("closed", "with_message",
+                                                            "withdrawn"))
+    measures = (("first_answer", Case.first_answer_at), ("first_decision", Case.first_decision_at),
+                ("closing", Case.closed_at))
+    found = q.durations_of([(column, Case.created_at) for _, column in measures])
+    rows = [_times(q, measure, f) for (measure, _), f in zip(measures, found, strict=True)]
     times = {r["measure"]: r for r in rows}
     figures = {"closed": q.count(closed), "answered_with_message": q.count(with_message),
                "share_with_message": suppress.share(with_message, closed, q.k),
@@ -104,8 +148,7 @@ def questions(q: Query) -> Section:
     asked = sum(a for a, _, _ in found.values())
     answered = sum(b for _, b, _ in found.values())
     with_question = sum(c for _, _, c in found.values())
-    waiting = q.db.scalar(q.scope(select(func.count()).select_from(Case)
-                                  .where(Case.status == "waiting")))
+    waiting = _sum(q, "waiting")
     series = [{"period": p.isoformat(), "asked": q.count(found.get(p, (0, 0, 0))[0]),
                "answered": q.count(found.get(p, (0, 0, 0))[1])} for p in q.periods()]
     return Section("questions", {
@@ -128,23 +171,25 @@ def _hours(seconds) -> float | None:
 
 
 def backlog(q: Query) -> Section:
-    """Cases open now (received up to the period's end), by status and by age."""
-    stmt = q.scope(select(Case.status, func.count()).where(Case.status.in_(OPEN),
-                                                         Case.created_at < q.until),
-                   received=False)
-    by_status = dict(q.db.execute(stmt.group_by(Case.status)).all())
-    bands = []
-    for lower, upper in AGE_BANDS:
-        band = stmt.where(Case.created_at <= q.now - timedelta(days=lower))
-        if upper is not None:
-            band = band.where(Case.created_at > q.now - timedelta(days=upper))
-        n = q.db.scalar(band.with_only_columns(func.count()))
-        label = f"{lower}-{upper}" if upper is not None else f"{lower}+"
-        bands.append({"age_days": label, "cases": q.count(n)})
+    """Cases open now (received up to the period's end), by status and by age: one query."""
+    def age(lower, upper):
+        older = Case.created_at <= q.now - timedelta(days=lower)
+        return older if upper is None else and_(older,
+                                                Case.created_at > q.now - timedelta(days=upper))
+    stmt = q.scope(select(Case.status, func.count(),
+                          *(_total(age(lower, upper)) for lower, upper in AGE_BANDS))
+                   .where(Case.status.in_(OPEN), Case.created_at < q.until)
+                   .group_by(Case.status), received=False)
+    by_status, per_band = {}, [0] * len(AGE_BANDS)
+    for status, n, *bands in q.db.execute(stmt):
+        by_status[status] = n
+        per_band = [a + int(b or 0) for a, b in zip(per_band, bands, strict=True)]
+    rows = [{"age_days": f"{lower}-{upper}" if upper is not None else f"{lower}+",
+             "cases": q.count(n)} for (lower, upper), n in zip(AGE_BANDS, per_band, strict=True)]
     figures = {"open": q.count(sum(by_status.values()))}
     figures.update({status: q.count(n) for status, n in sorted(by_status.items())})
     return Section("backlog", figures, [
-        Table("backlog_by_age", ("age_days", "cases"), bands, chart="ranked", value="cases",
+        Table("backlog_by_age", ("age_days", "cases"), rows, chart="ranked", value="cases",
               label="age_days")])
 
 
@@ -156,21 +201,12 @@ def deadlines(q: Query) -> Section:
     and DEADLINE_PAUSES_WHILE_WAITING is on, its deadline stands still, so a waiting case is
     past it only if it was past before the wait began (`due_at < waiting_since`).
     """
-    pauses = (current_app.config["DEADLINE_PAUSES_WHILE_WAITING"] if has_app_context()
-              else True)
-    runs_on = Case.status.in_([s for s in OPEN if s != "waiting" or not pauses])
-    overdue_open = or_(and_(runs_on, Case.due_at < q.now),
-                       and_(Case.status == "waiting", Case.due_at < Case.waiting_since)
-                       if pauses else false())
-    bucket = q.bucket(Case.created_at)
-    closed = Case.closed_at.is_not(None)
-    stmt = (select(bucket, _total(closed), _total(and_(closed, Case.closed_at > Case.due_at)),
-                   _total(overdue_open)).group_by(bucket))
-    found = {_day(p): tuple(int(v or 0) for v in rest) for p, *rest in q.db.execute(q.scope(stmt))}
-    n_closed, late, overdue = (sum(v[i] for v in found.values()) for i in range(3))
+    closed, late, overdue = (_sum(q, k, 0) for k in ("closed", "closed_late", "past_deadline"))
+    found = {p: (closed.get(p, 0), late.get(p, 0), overdue.get(p, 0)) for p in closed}
+    n_closed, late = sum(closed.values()), sum(late.values())
     # Open cases received before the period count too: the backlog is now, not the period's.
     open_now = q.db.scalar(q.scope(select(func.count()).select_from(Case).where(
-        overdue_open, Case.created_at < q.until), received=False))
+        _overdue_open(q), Case.created_at < q.until), received=False))
     series = [{"period": p.isoformat(), "closed": q.count(found.get(p, (0, 0, 0))[0]),
                "closed_late": q.count(found.get(p, (0, 0, 0))[1]),
                "open_past_deadline": q.count(found.get(p, (0, 0, 0))[2])} for p in q.periods()]
@@ -182,24 +218,72 @@ def deadlines(q: Query) -> Section:
 
 
 def provision_counts(q: Query) -> dict[tuple[str, str], dict[str, Any]]:
-    """Per (area, entry): how often suggested by the engine, confirmed and rejected (latest
-    decision), and confirmed after a caseworker added it by hand. One scan of the suggestions."""
+    """Per (area, entry) of the decided suggestions: confirmed and rejected (latest decision) of
+    the engine's, and confirmed after a caseworker added it by hand. Reads the decided
+    suggestions only (a partial index); "suggested" is filled in by `add_suggested`."""
     is_engine = Suggestion.origin == "engine"
     confirm, reject = Suggestion.decision == "confirm", Suggestion.decision == "reject"
-    stmt = (select(Case.area, Suggestion.entry_id, func.max(Suggestion.law),
-                   func.max(Suggestion.section), func.max(Suggestion.title), _total(is_engine),
-                   _total(and_(is_engine, confirm)), _total(and_(is_engine, reject)),
-                   _total(and_(~is_engine, confirm)))
+    stmt = (select(Case.area, Suggestion.entry_id, _total(and_(is_engine, confirm)),
+                   _total(and_(is_engine, reject)), _total(and_(~is_engine, confirm)),
+                   _total(~is_engine))
             .join(Case, Suggestion.case_id == Case.id)
+            .where(Suggestion.decision.is_not(None))
             .group_by(Case.area, Suggestion.entry_id))
     found = {}
-    for area, entry_id, law, section, title, suggested, confirmed, rejected, added in \
-            q.db.execute(q.scope(stmt)):
-        found[area, entry_id] = {"entry_id": entry_id, "citation": _citation(law, section),
-                                 "title": title, "suggested": int(suggested),
-                                 "confirmed": int(confirmed) + int(added),
-                                 "rejected": int(rejected), "added": int(added)}
+    for area, entry_id, confirmed, rejected, added, by_hand in q.db.execute(q.scope(stmt)):
+        found[area, entry_id] = {"entry_id": entry_id, "citation": None, "title": entry_id,
+                                 "suggested": 0, "confirmed": int(confirmed) + int(added),
+                                 "rejected": int(rejected), "added": int(added),
+                                 "by_hand": int(by_hand)}
     return found
+
+
+def _shown_entries(q: Query, counts) -> set[str]:
+    """Every provision a table of the overview will show, so their "suggested" is one query."""
+    per_entry = _per_entry(counts.values())
+    engine_rows = [{**r, "confirmed": r["confirmed"] - r["added"]} for r in per_entry]
+    shown = (_top(per_entry, "confirmed", TOP_PROVISIONS)
+             + _top(engine_rows, "confirmed", TOP_PROVISIONS)
+             + _top(engine_rows, "added", TOP_PER_AREA + 3))
+    for area in AREAS:
+        shown += _top([r for (a, _), r in counts.items() if a == area], "confirmed", TOP_PER_AREA)
+    return {r["entry_id"] for r in shown}
+
+
+def add_suggested(q: Query, rows: list[dict[str, Any]], area: str | None = None,
+                  ids: set[str] = frozenset()) -> None:
+    """Fill in how often the engine suggested each of these provisions, and their citation and
+    title as stored with the suggestions: one indexed query for the few provisions shown (pass
+    `ids`, all of them, on the first call)."""
+    ids = sorted(({r["entry_id"] for r in rows} | set(ids))
+                 - set(q._cache.setdefault("titles", {})))
+    if ids:
+        # Every suggestion of these provisions (an index-only count), less those a caseworker
+        # added by hand: each of those has a decision, so provision_counts has them.
+        stmt = (select(Case.area, Suggestion.entry_id, func.count(), func.max(Suggestion.case_id))
+                .join(Case, Suggestion.case_id == Case.id)
+                .where(Suggestion.entry_id.in_(ids)).group_by(Case.area, Suggestion.entry_id))
+        decided = q.once("provisions", lambda: provision_counts(q))
+        counts = q._cache.setdefault("suggested", {})
+        latest: dict[str, int] = {}
+        for a, entry_id, n, case_id in q.db.execute(q.scope(stmt)):
+            by_hand = decided.get((a, entry_id), {}).get("by_hand", 0)
+            counts[a, entry_id] = int(n) - by_hand
+            latest[entry_id] = max(latest.get(entry_id, 0), case_id)
+        # The citation and title as stored with each provision's latest suggestion.
+        for entry_id in ids:
+            q._cache["titles"][entry_id] = (None, entry_id)
+        if latest:
+            pairs = tuple_(Suggestion.entry_id, Suggestion.case_id).in_(list(latest.items()))
+            for entry_id, law, section, title in q.db.execute(
+                    select(Suggestion.entry_id, Suggestion.law, Suggestion.section,
+                           Suggestion.title).where(pairs)):
+                q._cache["titles"][entry_id] = (_citation(law, section), title)
+    counts = q._cache.get("suggested", {})
+    for row in rows:
+        areas = [area] if area else AREAS
+        row["suggested"] = sum(counts.get((a, row["entry_id"]), 0) for a in areas)
+        row["citation"], row["title"] = q._cache["titles"][row["entry_id"]]
 
 
 def _per_entry(rows) -> list[dict[str, Any]]:
@@ -207,13 +291,13 @@ def _per_entry(rows) -> list[dict[str, Any]]:
     merged: dict[str, dict[str, Any]] = {}
     for row in rows:
         into = merged.setdefault(row["entry_id"], {**row, "suggested": 0, "confirmed": 0,
-                                                   "rejected": 0, "added": 0})
-        for key in ("suggested", "confirmed", "rejected", "added"):
+                                                   "rejected": 0, "added": 0, "by_hand": 0})
+        for key in ("suggested", "confirmed", "rejected", "added", "by_hand"):
             into[key] += row[key]
     return list(merged.values())
 
 
-def _top(rows, key: str, limit: int, then: str = "suggested") -> list[dict[str, Any]]:
+def _top(rows, key: str, limit: int, then: str = "rejected") -> list[dict[str, Any]]:
     chosen = [r for r in rows if r[key] > 0]
     return sorted(chosen, key=lambda r: (-r[key], -r[then], r["entry_id"]))[:limit]
 
@@ -227,21 +311,22 @@ def needs(q: Query) -> Section:
     """The legal grounds and services most often confirmed, overall and per area."""
     counts = q.once("provisions", lambda: provision_counts(q))
     columns = ("entry_id", "citation", "title", "confirmed")
-    tables = [Table("confirmed", columns,
-                    [_published(q, r, columns)
-                     for r in _top(_per_entry(counts.values()), "confirmed", TOP_PROVISIONS)],
+    top = _top(_per_entry(counts.values()), "confirmed", TOP_PROVISIONS)
+    add_suggested(q, top, ids=_shown_entries(q, counts))
+    tables = [Table("confirmed", columns, [_published(q, r, columns) for r in top],
                     chart="ranked", value="confirmed", label="title")]
-    per_area = dict(q.db.execute(q.scope(select(Case.area, func.count()).group_by(Case.area))).all())
+    per_area = _sum(q, "cases", 1)
     not_offered = []
     for area in AREAS if q.filters.area is None else ():
         # An area with fewer than k cases in the selection is not broken down at all.
         if per_area.get(area, 0) < q.k:
             not_offered.append(area)
             continue
-        rows = [r for (a, _), r in counts.items() if a == area]
+        top = _top([dict(r) for (a, _), r in counts.items() if a == area], "confirmed",
+                   TOP_PER_AREA)
+        add_suggested(q, top, area)
         tables.append(Table(f"confirmed_{AREA_SLUGS[area]}", columns,
-                            [_published(q, r, columns) for r in _top(rows, "confirmed",
-                                                                      TOP_PER_AREA)],
+                            [_published(q, r, columns) for r in top],
                             chart="ranked", value="confirmed", label="title"))
     return Section("needs", {"areas_not_offered": not_offered}, tables)
 
@@ -253,26 +338,26 @@ def engine(q: Query) -> Section:
     per_entry = [{**r, "confirmed": r["confirmed"] - r["added"]}
                  for r in _per_entry(q.once("provisions", lambda: provision_counts(q)).values())]
     columns = ("entry_id", "citation", "title", "suggested", "confirmed", "rejected", "added")
-    provisions = [_published(q, r, columns) for r in _top(per_entry, "confirmed", TOP_PROVISIONS)]
-    added = [_published(q, r, columns) for r in _top(per_entry, "added", TOP_PER_AREA + 3)]
-    # One grouped scan of the top-5 suggestions of reviewed cases; time, version and the total
-    # are added up from it.
-    bucket = q.bucket(Case.created_at)
-    confirm = Suggestion.decision == "confirm"
-    stmt = (select(bucket, Suggestion.engine_version, _total(Suggestion.rank == 1),
-                   _total(and_(Suggestion.rank == 1, confirm)), func.count(), _total(confirm))
-            .join(Case, Suggestion.case_id == Case.id)
-            .where(Suggestion.origin == "engine", Suggestion.rank <= 5,
-                   Case.first_decision_at.is_not(None))
-            .group_by(bucket, Suggestion.engine_version))
-    by_period: dict[date, list[int]] = {}
-    by_version: dict[str, list[int]] = {}
-    overall = [0, 0, 0, 0]
-    for period, version, *counts in q.db.execute(q.scope(stmt)):
-        for into in (by_period.setdefault(_day(period), [0] * 4),
-                     by_version.setdefault(version, [0] * 4), overall):
-            for i, n in enumerate(counts):
-                into[i] += int(n or 0)
+    provisions = _top(per_entry, "confirmed", TOP_PROVISIONS)
+    added = _top(per_entry, "added", TOP_PER_AREA + 3)
+    add_suggested(q, provisions + added,
+                  ids=_shown_entries(q, q.once("provisions", lambda: provision_counts(q))))
+    provisions = [_published(q, r, columns) for r in provisions]
+    added = [_published(q, r, columns) for r in added]
+    # Precision from the cases' own tallies (cases.tally_engine), in the grid.
+    tallies = ("top1_shown", "top1_confirmed", "top5_shown", "top5_confirmed")
+    by_period = {}
+    by_version = {}
+    for p, _, _, version in q.once("grid", lambda: grid(q)):
+        by_period.setdefault(p, None)
+        if version is not None:
+            by_version.setdefault(version, None)
+    per_period = [_sum(q, t, 0) for t in tallies]
+    per_version = [_sum(q, t, 3) for t in tallies]
+    by_period = {p: [c.get(p, 0) for c in per_period] for p in by_period}
+    by_version = {v: [c.get(v, 0) for c in per_version] for v in by_version
+                  if per_version[0].get(v, 0)}
+    overall = [_sum(q, t) for t in tallies]
     over_time = [_precision(q, {"period": p.isoformat()}, by_period.get(p)) for p in q.periods()]
     versions = [_precision(q, {"engine_version": v}, by_version[v]) for v in sorted(by_version)]
     precision_columns = ("cases", "top1_precision", "top5_precision")
@@ -334,7 +419,7 @@ SECTIONS: tuple[Callable[[Query], Section], ...] = (received, backlog, deadlines
 
 def selection_size(q: Query) -> int:
     """The number of cases the filters select."""
-    return q.db.scalar(q.scope(select(func.count()).select_from(Case)))
+    return _sum(q, "cases")
 
 
 def has_demo_cases(db: Session) -> bool:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Date, Integer, cast, func
+from sqlalchemy import Date, Integer, cast, func, select
 from sqlalchemy.orm import Session
 
 from ..models import AREAS, Case
@@ -207,6 +207,32 @@ class Query:
         if not values:
             return 0, None, None
         return len(values), _percentile(values, 0.5), _percentile(values, 0.9)
+
+
+    def durations_of(self, pairs) -> list[tuple[int, float | None, float | None]]:
+        """(count, median, 90th percentile) of the seconds from `earlier` to `later` for each
+        (later, earlier) pair, over the selected cases where `later` is set: one scan."""
+        exprs = [self.seconds(later, earlier) for later, earlier in pairs]
+        base = self.scope(select(Case.id))
+        if self.postgres:
+            # Ordered-set aggregates skip nulls: each measure counts its own cases.
+            columns = []
+            for e in exprs:
+                columns += [func.count(e), func.percentile_cont(0.5).within_group(e),
+                            func.percentile_cont(0.9).within_group(e)]
+            row = self.db.execute(base.with_only_columns(*columns)).one()
+            return [tuple(row[i:i + 3]) for i in range(0, len(row), 3)]
+        values: list[list[float]] = [[] for _ in exprs]
+        for row in self.db.execute(base.with_only_columns(*exprs)):
+            for i, v in enumerate(row):
+                if v is not None:
+                    values[i].append(v)
+        out = []
+        for found in values:
+            found.sort()
+            out.append((len(found), _percentile(found, 0.5), _percentile(found, 0.9))
+                       if found else (0, None, None))
+        return out
 
 
 def _percentile(values: list[float], q: float) -> float:

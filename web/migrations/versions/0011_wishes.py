@@ -70,6 +70,24 @@ def upgrade() -> None:
                "WHERE d.suggestion_id = suggestions.id ORDER BY d.id DESC LIMIT 1)")
     op.execute("UPDATE cases SET first_decision_at = (SELECT min(d.created_at) FROM decisions d "
                "WHERE d.case_id = cases.id)")
+    with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('engine_version', sa.String(length=120), nullable=True))
+        batch_op.add_column(sa.Column('top5_shown', sa.Integer(), server_default='0', nullable=False))
+        batch_op.add_column(sa.Column('top1_confirmed', sa.Boolean(), server_default=sa.false(),
+                                      nullable=False))
+        batch_op.add_column(sa.Column('top5_confirmed', sa.Integer(), server_default='0', nullable=False))
+    top5 = "FROM suggestions s WHERE s.case_id = cases.id AND s.origin = 'engine' AND s.rank <= 5"
+    op.execute("UPDATE cases SET engine_version = (SELECT max(s.engine_version) FROM suggestions s "
+               "WHERE s.case_id = cases.id AND s.origin = 'engine'), "
+               f"top5_shown = (SELECT count(*) {top5}), "
+               f"top1_confirmed = EXISTS (SELECT 1 {top5} AND s.rank = 1 AND s.decision = 'confirm'), "
+               f"top5_confirmed = (SELECT count(*) {top5} AND s.decision = 'confirm')")
+    with op.batch_alter_table('suggestions', schema=None) as batch_op:
+        batch_op.create_index('ix_suggestions_decided', ['case_id'], unique=False,
+                              sqlite_where=sa.text('decision IS NOT NULL'),
+                              postgresql_where=sa.text('decision IS NOT NULL'),
+                              postgresql_include=['entry_id', 'origin', 'decision'])
+        batch_op.create_index('ix_suggestions_entry_id', ['entry_id', 'case_id'], unique=False)
     # The earliest of the first decision, the first question and the closing.
     op.execute("UPDATE cases SET first_answer_at = (SELECT min(t) FROM ("
                "SELECT cases.first_decision_at AS t UNION ALL "
@@ -79,7 +97,12 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Drop the indexes, the wishes table and answers_wishes."""
+    with op.batch_alter_table('suggestions', schema=None) as batch_op:
+        batch_op.drop_index('ix_suggestions_entry_id')
+        batch_op.drop_index('ix_suggestions_decided')
     with op.batch_alter_table('cases', schema=None) as batch_op:
+        for column in ('top5_confirmed', 'top1_confirmed', 'top5_shown', 'engine_version'):
+            batch_op.drop_column(column)
         batch_op.drop_column('first_answer_at')
         batch_op.drop_column('first_decision_at')
     with op.batch_alter_table('suggestions', schema=None) as batch_op:
