@@ -12,6 +12,7 @@ and the median and slowest times are printed. The figure is recorded in docs/EVA
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from datetime import UTC, datetime, timedelta
@@ -97,6 +98,9 @@ def main(url: str, keep: bool) -> None:
             counts = {t: connection.scalar(text(f"SELECT count(*) FROM {t}"))
                       for t in ("cases", "suggestions", "decisions", "messages", "wishes")}
         print(f"seeded in {time.perf_counter() - started:.1f} s: {counts}")
+        # The machine is shared: the load says how much of it the figures below had.
+        print("load average (1, 5, 15 min): " + ", ".join(f"{v:.1f}" for v in os.getloadavg())
+              + f" on {os.cpu_count()} cores")
         today = datetime.now(UTC).date()
         for name, filters in (
                 ("a year, all areas", metrics.Filters(today - timedelta(days=365), today)),
