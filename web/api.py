@@ -408,6 +408,10 @@ INSIGHTS_ERRORS = {
 def insights():
     """The overview's aggregates; a count below INSIGHTS_MIN_COUNT is the string "<N"."""
     store = db.session()
+    # The page's form sends an emptied field as blank (meaning the default); the API says so.
+    blank = next((name for name, value in request.args.items() if not value.strip()), None)
+    if blank is not None:
+        fail(400, f"{blank[:40]} is empty: leave it out for the default")
     try:
         filters = insight_metrics.parse_filters(request.args, utcnow().date())
     except insight_metrics.InsightsError as exc:

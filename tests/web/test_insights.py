@@ -153,6 +153,7 @@ def test_the_page_draws_svg_with_a_table_of_the_same_numbers(app, client, filled
 @pytest.mark.parametrize("query,status", [
     ("from=2026-13-01", 400), ("from=2026-02-01&to=2026-01-01", 400), ("area=mars", 400),
     ("organisation=abc", 400), ("from=2000-01-01&to=2026-01-01", 400), ("colour=red", 400),
+    ("from=", 400), ("area=%20", 400),
     ("area=aeldre&from=2026-01-01", 200),
 ])
 def test_bad_filters_are_refused_with_a_json_message(client, filled, query, status):
