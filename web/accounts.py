@@ -173,11 +173,12 @@ def change_role(db: Session, user: User, role: str) -> str:
     """Give `user` another role; return the old one. A volunteer cannot be made from nothing."""
     if role not in ASSIGNABLE_ROLES:
         raise AccountError("bad_role")
-    if role in ORGANISATION_ROLES and user.role not in ORGANISATION_ROLES:
-        # A volunteer or coordinator belongs to an organisation, which other roles do not have.
+    if role in ORGANISATION_ROLES and user.organisation_id is None:
+        # A volunteer or coordinator belongs to an organisation, which other roles do not have
+        # (a leader may: one from an organisation's side).
         raise AccountError("organisation_required")
     old, user.role = user.role, role
-    if old in ORGANISATION_ROLES and role not in ORGANISATION_ROLES:
+    if role not in (*ORGANISATION_ROLES, "leader"):
         user.organisation = None
     return old
 

@@ -113,3 +113,21 @@ def test_the_leader_starts_on_the_overview(client):
     assert response.headers["Location"] == "/insights/"
     page = client.get("/insights/").get_data(as_text=True)
     assert "/caseworker/queue" not in page and "/admin/" not in page
+
+
+def test_a_leader_keeps_an_organisation_only_as_a_leader(app):
+    """A leader may come from an organisation's side; made a caseworker, the organisation goes,
+    and a leader without one cannot be made a volunteer."""
+    from web.accounts import AccountError, change_role, create_user
+
+    with app.app_context():
+        store = db.session()
+        side = create_user(store, "forkvinde", "leader", None, "Kirkens Korshær")
+        plain = create_user(store, "direktor", "leader", None)
+        assert side.organisation.name == "Kirkens Korshær" and plain.organisation is None
+        with pytest.raises(AccountError, match="organisation_required"):
+            change_role(store, plain, "volunteer")
+        change_role(store, side, "caseworker")
+        assert side.role == "caseworker" and side.organisation is None
+        change_role(store, plain, "caseworker")
+        assert change_role(store, plain, "leader") == "caseworker" and plain.organisation is None
