@@ -312,3 +312,22 @@ def test_provisions_and_precision_per_engine_version(app, client, filled):
     assert versions["v-old"]["cases"] == 5 and versions["v-old"]["top1_precision"] == 1.0
     assert versions[current]["cases"] == 5 and versions[current]["top1_precision"] == 0.0
     assert engine["figures"]["cases"] == 10 and engine["figures"]["top1_precision"] == 0.5
+
+
+def test_the_kept_columns_follow_a_changed_decision(app):
+    """Confirm, then reject the same suggestion: the latest verdict counts, on the suggestion
+    and in the case's tally; the first decision and first answer keep their time."""
+    ref = add_case(app)
+    with app.app_context():
+        store, matcher = db.session(), app.extensions["matcher"]
+        case = store.scalar(select(Case).where(Case.public_id == ref))
+        best = top_suggestion(case)
+        assert case.top5_shown == min(5, len(case.suggestions)) and case.engine_version == matcher.version
+        decide(store, matcher, case, user(app, "cw"), best.entry_id, "confirm")
+        case = store.scalar(select(Case).where(Case.public_id == ref))
+        first = case.first_decision_at
+        assert case.top1_confirmed and case.top5_confirmed == 1 and first == case.first_answer_at
+        decide(store, matcher, case, user(app, "cw"), best.entry_id, "reject")
+        case = store.scalar(select(Case).where(Case.public_id == ref))
+        assert not case.top1_confirmed and case.top5_confirmed == 0
+        assert top_suggestion(case).decision == "reject" and case.first_decision_at == first
