@@ -9,9 +9,10 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import (accounts, admin, api, auth, caseworker, db, engine, errors, i18n, security, sessions,
-               throttle, volunteer)
+               throttle, volunteer, wishes)
 from . import deadlines
 from .config import Config, ensure_secret_key
+from .insights import views as insights
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -39,7 +40,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     throttle.init_app(app)
     security.init_app(app)
     errors.init_app(app)
-    for module in (auth, volunteer, caseworker, admin, api):
+    for module in (auth, volunteer, caseworker, admin, insights, wishes, api):
         app.register_blueprint(module.bp)
     # The API authenticates with bearer tokens, not cookies, so CSRF cannot reach it.
     security.csrf.exempt(api.bp)

@@ -24,9 +24,8 @@ USERNAME_PATTERN = re.compile(r"^[a-z0-9._@-]{2,80}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]+$")
 #: Roles that belong to a volunteer organisation.
 ORGANISATION_ROLES = ("volunteer", "coordinator")
-#: Roles an account can be given. "leader" is in the schema for the overview of issue 14, which
-#: has not landed: until it has pages, no account gets it, so nobody logs in to nothing.
-ASSIGNABLE_ROLES = tuple(role for role in ROLES if role != "leader")
+#: Roles an account can be given: all of them (a leader's home page is the overview, Overblik).
+ASSIGNABLE_ROLES = ROLES
 
 
 class AccountError(ValueError):
@@ -98,7 +97,8 @@ def create_user(db: Session, username: str, role: str, password: str | None,
     organisation = (organisation or "").strip() or None
     if role in ORGANISATION_ROLES and organisation is None:
         raise AccountError("organisation_required")
-    if role not in ORGANISATION_ROLES and organisation is not None:
+    # A leader may come from an organisation's side too; the overview is the same for both.
+    if role not in (*ORGANISATION_ROLES, "leader") and organisation is not None:
         raise AccountError("organisation_not_allowed")
     email = (email or "").strip() or None
     if email is not None and (len(email) > 254 or not EMAIL_PATTERN.match(email)):
@@ -173,11 +173,12 @@ def change_role(db: Session, user: User, role: str) -> str:
     """Give `user` another role; return the old one. A volunteer cannot be made from nothing."""
     if role not in ASSIGNABLE_ROLES:
         raise AccountError("bad_role")
-    if role in ORGANISATION_ROLES and user.role not in ORGANISATION_ROLES:
-        # A volunteer or coordinator belongs to an organisation, which other roles do not have.
+    if role in ORGANISATION_ROLES and user.organisation_id is None:
+        # A volunteer or coordinator belongs to an organisation, which other roles do not have
+        # (a leader may: one from an organisation's side).
         raise AccountError("organisation_required")
     old, user.role = user.role, role
-    if old in ORGANISATION_ROLES and role not in ORGANISATION_ROLES:
+    if role not in (*ORGANISATION_ROLES, "leader"):
         user.organisation = None
     return old
 

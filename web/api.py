@@ -14,6 +14,8 @@ from . import queue as queues
 from .accounts import authenticate, issue_token, revoke_token, user_for_token
 from .engine import get_matcher
 from .errors import json_error
+from .insights import metrics as insight_metrics
+from .insights.views import threshold as insight_threshold
 from .models import CLOSE_REASONS, IDEMPOTENCY_KEY_MAX, utcnow
 from .serialize import case_json, entry_json, message_json, note_item_json, note_json, queue_item_json
 from .throttle import throttle
@@ -194,7 +196,7 @@ def token():
 
 
 @bp.route("/api/v1/auth/logout", methods=["POST"])
-@requires("volunteer", "coordinator", "caseworker", "admin")
+@requires("volunteer", "coordinator", "caseworker", "leader", "admin")
 def logout():
     """Revoke the bearer token presented: it stops working at once."""
     store = db.session()
@@ -390,3 +392,34 @@ def rules():
     if not (limit.isascii() and limit.isdigit() and 1 <= int(limit) <= 100):
         fail(400, "limit must be a whole number between 1 and 100")
     return jsonify(items=[entry_json(e) for e in get_matcher().search(query, limit=int(limit))])
+
+
+INSIGHTS_ERRORS = {
+    "bad_date": "from and to must be dates as YYYY-MM-DD",
+    "bad_period": "from must not be after to",
+    "period_too_long": "the period must be at most five years",
+    "bad_area": "area must be one of: ældre, flygtning, andet",
+    "bad_organisation": "organisation must be an organisation's numeric id",
+}
+
+
+@bp.route("/api/v1/insights")
+@requires("leader", "caseworker", "admin")
+def insights():
+    """The overview's aggregates; a count below INSIGHTS_MIN_COUNT is the string "<N"."""
+    store = db.session()
+    # The page's form sends an emptied field as blank (meaning the default); the API says so.
+    blank = next((name for name, value in request.args.items() if not value.strip()), None)
+    if blank is not None:
+        fail(400, f"{blank[:40]} is empty: leave it out for the default")
+    try:
+        filters = insight_metrics.parse_filters(request.args, utcnow().date())
+    except insight_metrics.InsightsError as exc:
+        fail(400, INSIGHTS_ERRORS[exc.code])
+    report = insight_metrics.build_report(store, filters, insight_threshold())
+    if not report.offered:
+        fail(422, "too few cases in this selection to publish numbers without singling anyone "
+                  "out; choose a longer period or fewer filters")
+    audit.record(store, g.api_user, "insights.view")
+    store.commit()
+    return jsonify(report.to_json())

@@ -18,7 +18,7 @@ from .throttle import throttle
 
 bp = Blueprint("auth", __name__)
 HOME = {"volunteer": "volunteer.my_cases", "coordinator": "volunteer.my_cases",
-        "caseworker": "caseworker.queue",
+        "caseworker": "caseworker.queue", "leader": "insights.overview",
         "admin": "admin.users"}
 
 

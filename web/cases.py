@@ -8,7 +8,7 @@ import logging
 
 from flask import current_app, has_app_context
 from sqlalchemy import case as case_
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -102,7 +102,8 @@ def submit_note(db: Session, matcher, user: User, text: str, area: str | None,
                 area=area, organisation_wishes=redact(wishes) if wishes else None,
                 consent=True, consent_at=now, created_at=now, updated_at=now,
                 due_at=deadlines.due_at(now, area, days),
-                suggestions=suggestions, idempotency_key=idempotency_key)
+                suggestions=suggestions, idempotency_key=idempotency_key,
+                engine_version=matcher.version, top5_shown=sum(s.rank <= 5 for s in suggestions))
     db.add(case)
     db.flush()
     audit.record(db, user, "note.submit", case.public_id)
@@ -236,7 +237,11 @@ def decide(db: Session, matcher, case: Case, user: User, entry_id: str, decision
             raise CaseError("unknown_entry")
         if not entry.in_force(utcnow().date()):  # a repealed provision is never added
             raise CaseError("entry_not_in_force")
-    _claim(db, case, status=_status_after_decision())
+    # The first decision and first answer feed the overview without a scan of the decisions.
+    now = utcnow()
+    _claim(db, case, status=_status_after_decision(),
+           first_decision_at=func.coalesce(Case.first_decision_at, now),
+           first_answer_at=func.coalesce(Case.first_answer_at, now))
     # Read again under the claim: a concurrent decision may have added the same entry.
     suggestion = db.scalar(select(Suggestion).where(Suggestion.case_id == case.id,
                                                     Suggestion.entry_id == entry_id))
@@ -248,6 +253,9 @@ def decide(db: Session, matcher, case: Case, user: User, entry_id: str, decision
         db.flush()
     row = Decision(case_id=case.id, suggestion_id=suggestion.id, decision=decision,
                    reason=redact(reason) if reason else None, user_id=user.id)
+    # The latest decision, kept on the suggestion for the overview's aggregates.
+    suggestion.decision = decision
+    tally_engine(case)
     db.add(row)
     audit.record(db, user, f"case.{decision}", f"{case.public_id} {entry_id}")
     learning.changed(db)  # the other workers relearn when they next look
@@ -255,6 +263,14 @@ def decide(db: Session, matcher, case: Case, user: User, entry_id: str, decision
     db.expire(case)  # status, suggestions and decisions as stored
     learning.learn(matcher, case, entry_id, decision, db)
     return row
+
+
+def tally_engine(case: Case) -> None:
+    """Keep the case's top-1 and top-5 confirmations (the overview's precision) in step with
+    the latest decision on each of its engine suggestions."""
+    top = [s for s in case.suggestions if s.origin == "engine" and s.rank <= 5]
+    case.top1_confirmed = any(s.rank == 1 and s.decision == "confirm" for s in top)
+    case.top5_confirmed = sum(s.decision == "confirm" for s in top)
 
 
 def _status_after_decision():
@@ -312,9 +328,11 @@ def close(db: Session, case: Case, user: User, message: str | None = None,
     if case.status in FINAL:
         raise CaseError("case_closed")
     message, reason, reason_text = check_closing(message, reason, reason_text)
-    _claim(db, case, status="closed", closed_at=utcnow(), closed_by_id=user.id,
+    now = utcnow()
+    _claim(db, case, status="closed", closed_at=now, closed_by_id=user.id,
            message=redact(message) if message else None, close_reason=reason,
-           close_reason_text=redact(reason_text) if reason_text else None)
+           close_reason_text=redact(reason_text) if reason_text else None,
+           first_answer_at=func.coalesce(Case.first_answer_at, now))
     notify.news(db, case, "closed")
     audit.record(db, user, "case.close", case.public_id)
     db.commit()

@@ -24,7 +24,7 @@ ACCOUNT_ERRORS = {
     "bad_username": "usernames use lower-case letters, digits and . _ @ - (2 to 80 characters)",
     "bad_role": "unknown role",
     "organisation_required": "a volunteer or coordinator needs --org",
-    "organisation_not_allowed": "only volunteers and coordinators belong to an organisation; drop --org",
+    "organisation_not_allowed": "only volunteers, coordinators and leaders belong to an organisation; drop --org",
     "bad_email": "--email must be an e-mail address like name@example.dk",
     "password_too_short": "the password is too short (see PASSWORD_MIN_LENGTH)",
     "password_trivial": "the password is only spaces or one character repeated; choose another",
@@ -112,8 +112,14 @@ def users() -> None:
               help="Where the user is told that a case has news (volunteers; optional).")
 @click.option("--password-stdin", is_flag=True,
               help="Read the password from the first line of standard input.")
-def add_user(name: str, role: str, org: str | None, email: str | None, password_stdin: bool) -> None:
-    """Create a user NAME with a role (and organisation, for a volunteer or coordinator)."""
+@click.option("--answers-wishes", is_flag=True,
+              help="A caseworker who is the volunteer coordinator: answers organisations' wishes.")
+def add_user(name: str, role: str, org: str | None, email: str | None, password_stdin: bool,
+             answers_wishes: bool) -> None:
+    """Create a user NAME with a role (and organisation, for a volunteer or coordinator; a
+    leader may have one)."""
+    if answers_wishes and role != "caseworker":
+        raise click.ClickException("--answers-wishes is for a caseworker")
     password = _read_password(password_stdin)
     app = create_app()
     ensure_schema(app)
@@ -123,6 +129,8 @@ def add_user(name: str, role: str, org: str | None, email: str | None, password_
             user = create_user(store, name, role, password, org, email)
         except AccountError as exc:
             raise click.ClickException(ACCOUNT_ERRORS.get(exc.code, exc.code)) from None
+        if answers_wishes:
+            user.answers_wishes = True
         audit.record(store, None, "user.create", user.username)
         store.commit()
     click.echo(f"Created {role} {user.username}" + (f" in {org}" if org else "") + ".")

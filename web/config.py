@@ -110,6 +110,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SMTP_TIMEOUT", 10,
             "Seconds to wait for the mail server before a send counts as failed and is "
             "retried later.", int),
+    Setting("INSIGHTS_MIN_COUNT", 5,
+            "Smallest count the overview (Overblik), its CSV files and /api/v1/insights publish; "
+            "a count from 1 to one below it is shown as \"<N\", and a selection of fewer cases "
+            "is not broken down at all (at least 2).", int),
     Setting("LOG_LEVEL", "INFO", "Level of the application log (never contains note text)."),
 )
 

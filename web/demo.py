@@ -1,4 +1,5 @@
-"""Demo data for `matcher demo`: organisations, one user per role and a few matched notes."""
+"""Demo data for `matcher demo`: organisations, one user per role, a few matched notes and a
+generated history of marked demo cases for the overview (demo_history.py)."""
 from __future__ import annotations
 
 import secrets
@@ -10,13 +11,18 @@ from sqlalchemy.orm import Session
 
 from . import cases, messages
 from .accounts import create_user, get_or_create_organisation
+from .demo_history import load_history
 from .models import User
 
 ORGANISATIONS = ("Røde Kors Aalborg", "Ældre Sagen Aalborg", "Dansk Flygtningehjælp Aalborg")
 USERS = (("frivillig", "volunteer", "Røde Kors Aalborg"),
          ("koordinator", "coordinator", "Røde Kors Aalborg"),
          ("sagsbehandler", "caseworker", None),
+         ("ledelse", "leader", None),
          ("admin", "admin", None))
+#: Volunteers in whose names the generated history was submitted; they cannot log in.
+HISTORY_VOLUNTEERS = (("demo.aeldresagen", "Ældre Sagen Aalborg"),
+                      ("demo.flygtningehjaelp", "Dansk Flygtningehjælp Aalborg"))
 # Invented people, without names (volunteers are asked to leave names out);
 # the phone number shows the redaction at work.
 NOTES = (
@@ -68,7 +74,13 @@ def load_demo(db: Session, get_matcher: Callable) -> list[tuple[str, str, str | 
         password = secrets.token_urlsafe(12)
         users[role] = create_user(db, username, role, password, organisation)
         created.append((username, role, organisation, password))
+    # The demo's caseworker is also the municipality's volunteer coordinator (answers wishes).
+    users["caseworker"].answers_wishes = True
+    volunteers = {"Røde Kors Aalborg": users["volunteer"]}
+    for username, organisation in HISTORY_VOLUNTEERS:
+        volunteers[organisation] = create_user(db, username, "volunteer", None, organisation)
     db.commit()
+    load_history(db, matcher, users["caseworker"], volunteers)
     top = current_app.config["MATCH_TOP"]
     submitted = [cases.submit_note(db, matcher, users["volunteer"], text, area, True, wishes,
                                    top=top) for area, text, wishes in NOTES]

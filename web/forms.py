@@ -8,7 +8,7 @@ from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from .cases import MESSAGE_MAX, REASON_MAX, TEXT_MAX, TEXT_MIN, WISHES_MAX
 from .accounts import ASSIGNABLE_ROLES
-from .models import AREAS, CLOSE_REASONS, DECISIONS
+from .models import AREAS, CLOSE_REASONS, DECISIONS, WISH_KINDS, WISH_OUTCOMES
 
 
 class LoginForm(FlaskForm):
@@ -69,6 +69,20 @@ class WithdrawForm(FlaskForm):
     """The volunteer withdraws a case, saying why."""
 
     reason = TextAreaField(validators=[DataRequired(), Length(max=REASON_MAX)])
+
+
+class WishForm(FlaskForm):
+    """An organisation's own wish to the municipality, tied to no citizen."""
+
+    kind = RadioField(choices=list(WISH_KINDS), validators=[DataRequired()])
+    text = TextAreaField(validators=[DataRequired(), Length(min=10, max=WISHES_MAX)])
+
+
+class WishAnswerForm(FlaskForm):
+    """The volunteer coordinator's answer to a wish."""
+
+    outcome = SelectField(choices=list(WISH_OUTCOMES), validators=[DataRequired()])
+    answer = TextAreaField(validators=[Optional(), Length(max=MESSAGE_MAX)])
 
 
 class UserForm(FlaskForm):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session
 
 from . import audit, notify
@@ -83,7 +83,9 @@ def post(db: Session, case: Case, user: User, text: str | None) -> Message:
         result = db.execute(
             update(Case).where(Case.id == case.id, Case.status.in_(OPEN))
             .values(status="waiting", updated_at=now,
-                    waiting_since=case.waiting_since or now)
+                    waiting_since=case.waiting_since or now,
+                    # A question is an answer from the municipality too (the overview's clock).
+                    first_answer_at=func.coalesce(Case.first_answer_at, now))
             .execution_options(synchronize_session=False))
     else:
         kind = "answer" if case.status == "waiting" else "information"

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 from flask_login import UserMixin
 from sqlalchemy import (JSON, Boolean, CheckConstraint, DateTime, Float, ForeignKey, Index, Integer,
-                        LargeBinary, MetaData, String, Text, TypeDecorator, UniqueConstraint)
+                        LargeBinary, MetaData, String, Text, TypeDecorator, UniqueConstraint,
+                        false)
 from sqlalchemy import text as sql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -19,6 +20,10 @@ MESSAGE_KINDS = ("question", "answer", "information")
 #: What a volunteer is told about by e-mail and by the unread marker.
 NEWS_EVENTS = ("question", "closed", "reopened")
 DECISIONS = ("confirm", "reject")
+#: What an organisation asks the municipality for, outside any citizen's case.
+WISH_KINDS = ("lokaler", "økonomi", "viden", "samarbejde", "andet")
+#: How the municipality's volunteer coordinator answered a wish.
+WISH_OUTCOMES = ("granted", "partly", "declined", "dialogue")
 #: Why a case was closed without a message to the volunteer; "referred" carries the place in words.
 CLOSE_REASONS = ("not_municipal", "citizen_declines", "referred")
 IDEMPOTENCY_KEY_MAX = 255
@@ -93,6 +98,8 @@ class User(UserMixin, Base):
     role: Mapped[str] = mapped_column(String(16))
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # A caseworker who is the municipality's volunteer coordinator answers organisations' wishes.
+    answers_wishes: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     #: Where a volunteer is told that a case has news (never what the news is); optional.
     email: Mapped[str | None] = mapped_column(String(254))
@@ -146,6 +153,19 @@ class Case(Base):
         ForeignKey("users.id", ondelete="SET NULL"), index=True)
     closed_at: Mapped[datetime | None]
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: When a caseworker first decided on a suggestion, and when the municipality first answered
+    #: (a decision, a question or the closing): set by cases.decide/close and messages.post for
+    #: the overview, which reads them instead of scanning the decisions and messages.
+    first_decision_at: Mapped[datetime | None]
+    first_answer_at: Mapped[datetime | None]
+    #: The engine's record on this case, for the overview's precision without a scan of the
+    #: suggestions: the version that matched it and how many of its top 5 it showed (set at
+    #: submission), and whether its top suggestion and how many of its top 5 are confirmed now
+    #: (kept by cases.decide).
+    engine_version: Mapped[str | None] = mapped_column(String(120))
+    top5_shown: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    top1_confirmed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    top5_confirmed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     message: Mapped[str | None] = mapped_column(Text)
     close_reason: Mapped[str | None] = mapped_column(String(24))
     #: The words after "henvist til", redacted like the note.
@@ -179,7 +199,14 @@ class Suggestion(Base):
 
     __tablename__ = "suggestions"
     __table_args__ = (UniqueConstraint("case_id", "entry_id"),
-                      CheckConstraint(_one_of("origin", ("engine", "caseworker")), name="origin"))
+                      CheckConstraint(_one_of("origin", ("engine", "caseworker")), name="origin"),
+                      CheckConstraint(_one_of("decision", DECISIONS), name="decision"),
+                      # The overview reads the decided suggestions only, and "suggested" for a
+                      # few provisions (web/insights/metrics.py).
+                      Index("ix_suggestions_decided", "case_id", sqlite_where=sql("decision IS NOT NULL"),
+                            postgresql_where=sql("decision IS NOT NULL"),
+                            postgresql_include=["entry_id", "origin", "decision"]),
+                      Index("ix_suggestions_entry_id", "entry_id", "case_id"))
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     entry_id: Mapped[str] = mapped_column(String(80))
@@ -194,6 +221,8 @@ class Suggestion(Base):
     source_url: Mapped[str | None] = mapped_column(String(500))
     engine_version: Mapped[str] = mapped_column(String(120))
     origin: Mapped[str] = mapped_column(String(16), default="engine")
+    #: The latest Decision's verdict, kept here by cases.decide so the overview needs no join.
+    decision: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     case: Mapped[Case] = relationship(back_populates="suggestions")
 
@@ -205,7 +234,8 @@ class Decision(Base):
     __table_args__ = (CheckConstraint(_one_of("decision", DECISIONS), name="decision"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
-    suggestion_id: Mapped[int] = mapped_column(ForeignKey("suggestions.id", ondelete="CASCADE"))
+    suggestion_id: Mapped[int] = mapped_column(ForeignKey("suggestions.id", ondelete="CASCADE"),
+                                               index=True)
     decision: Mapped[str] = mapped_column(String(8))
     reason: Mapped[str | None] = mapped_column(Text)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -267,6 +297,8 @@ class Notification(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(String(200))
     user: Mapped[User] = relationship(lazy="joined")
+
+
 class NoteVector(Base):
     """A case's note as the engine embedded it for learning: its redacted text, never the raw one.
 
@@ -287,6 +319,30 @@ class LearningState(Base):
     __tablename__ = "learning_state"
     id: Mapped[int] = mapped_column(primary_key=True)
     version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Wish(Base):
+    """An organisation's own wish to the municipality (rooms, money, knowledge, cooperation),
+    tied to no citizen, and the volunteer coordinator's answer."""
+
+    __tablename__ = "wishes"
+    __table_args__ = (CheckConstraint(_one_of("kind", WISH_KINDS), name="kind"),
+                      CheckConstraint(_one_of("outcome", WISH_OUTCOMES), name="outcome"),
+                      # An answer has its outcome, time and author, and only an answer has them.
+                      CheckConstraint("(outcome IS NULL AND answered_at IS NULL AND answered_by_id IS NULL)"
+                                      " OR (outcome IS NOT NULL AND answered_at IS NOT NULL"
+                                      " AND answered_by_id IS NOT NULL)", name="answered"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime | None]
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
 
 
 class AuditEvent(Base):

@@ -44,6 +44,23 @@ def live_server(tmp_path, matcher):
 
 
 @pytest.fixture
+def live_app(tmp_path, matcher):
+    """As live_server, with the app too (to load data into it)."""
+    import waitress
+
+    config = base_config(tmp_path, f"sqlite:///{tmp_path / 'e2e-app.db'}", matcher)
+    config.update(WTF_CSRF_ENABLED=True, TESTING=False)
+    app = build_app(config)
+    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.effective_port}", app
+    server.close()
+    thread.join(timeout=10)
+    app.extensions["db_engine"].dispose()
+
+
+@pytest.fixture
 def live_server_with_mail(tmp_path, matcher):
     """As live_server, with notification e-mails going to an SMTP server the test started."""
     import waitress
@@ -245,6 +262,38 @@ def test_the_note_form_warns_at_the_limit_instead_of_cutting(live_server, browse
     counter = volunteer.locator("#text-count")
     assert "5.003" in counter.inner_text() and "højst 5.000" in counter.inner_text()
     assert "warning" in (counter.get_attribute("class") or "")
+    assert problems == []
+
+
+def test_a_leader_opens_the_overview_on_a_phone_and_a_desktop(live_app, browser, tmp_path):
+    """The demo history drawn as SVG with its tables, no script error or CSP violation, nothing
+    wider than a 390 px phone; the leader's menu leads nowhere else."""
+    from web import demo_history
+
+    base, app = live_app
+    with app.app_context():
+        store = web_db.session()
+        volunteers = {name: user(app, "vol" if i % 2 else "other")
+                      for i, (_, name, _) in enumerate(demo_history.TEMPLATES)}
+        demo_history.load_history(store, app.extensions["matcher"], user(app, "cw"), volunteers)
+    problems: list[str] = []
+    phone = _open_page(browser, base, problems)
+    _login(phone, "lead")
+    phone.wait_for_url("**/insights/")
+    assert phone.locator("#demo-banner").is_visible()
+    assert phone.locator("svg.chart").count() >= 3
+    assert phone.locator("details.numbers").count() >= phone.locator("figure.chart-figure").count()
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    assert phone.locator("nav a[href^='/caseworker'], nav a[href^='/admin']").count() == 0
+    phone.screenshot(path=str(tmp_path / "overview-phone.png"), full_page=True)
+    phone.select_option("#area", "flygtning")
+    phone.click("form.filters button[type=submit]")
+    assert "area=flygtning" in phone.url and phone.locator("svg.chart").count() >= 3
+    desktop = browser.new_context(base_url=base, viewport={"width": 1280, "height": 900}).new_page()
+    desktop.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+    _login(desktop, "lead")
+    desktop.wait_for_url("**/insights/")
+    desktop.screenshot(path=str(tmp_path / "overview-desktop.png"), full_page=True)
     assert problems == []
 
 

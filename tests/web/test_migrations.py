@@ -14,7 +14,7 @@ from webhelpers import base_config
 
 TABLES = {"organisations", "users", "cases", "suggestions", "decisions", "audit_events",
           "api_tokens", "login_sessions", "password_links", "messages", "case_reads", "notifications",
-          "note_vectors", "learning_state",
+          "note_vectors", "learning_state", "wishes",
           "alembic_version"}
 
 

@@ -5,9 +5,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from web import cli, create_app
+from web import cli, create_app, demo_history
 from web import db as web_db
-from web.models import Case, Organisation, User
+from web.models import Case, Organisation, User, Wish
 
 from webhelpers import base_config
 
@@ -107,19 +107,30 @@ def test_users_add_rejects_an_unknown_role(env):
     assert result.exit_code == 2
 
 
-def test_no_account_gets_the_leader_role_before_its_overview_exists(app, client):
-    """A leader would log in to a page that does not exist: the CLI, the admin form and the
-    accounts module all refuse the role until the overview (issue 14) lands."""
-    from web.accounts import AccountError, create_user
-
-    result = CliRunner().invoke(cli.users, ["add", "boss", "--role", "leader", "--password-stdin"],
+def test_users_add_creates_a_leader_who_lands_on_the_overview(test_app_factory):
+    """`users add NAME --role leader` creates a leader (with or without an organisation); the
+    leader logs in to the overview (Overblik) and is refused the case pages."""
+    result = CliRunner().invoke(cli.users, ["add", "Boss", "--role", "leader", "--password-stdin"],
                                 input="et-langt-kodeord\n")
-    assert result.exit_code == 2 and "leader" in result.output
+    assert result.exit_code == 0, result.output
+    assert "Created leader boss" in result.output
+    side = CliRunner().invoke(cli.users, ["add", "forkvinde", "--role", "leader", "--org",
+                                          "Kirkens Korshær", "--password-stdin"],
+                              input="et-langt-kodeord\n")
+    assert side.exit_code == 0 and "in Kirkens Korshær" in side.output
+    wrong = CliRunner().invoke(cli.users, ["add", "x", "--role", "leader", "--answers-wishes",
+                                           "--password-stdin"], input="et-langt-kodeord\n")
+    assert wrong.exit_code == 1 and "--answers-wishes is for a caseworker" in wrong.output
+    app = test_app_factory[-1]
     with app.app_context():
         store = web_db.session()
-        with pytest.raises(AccountError, match="bad_role"):
-            create_user(store, "boss", "leader", None)
-        assert store.scalar(select(User).where(User.username == "boss")) is None
+        assert store.scalar(select(User.role).where(User.username == "boss")) == "leader"
+        assert store.scalar(select(User).where(User.username == "x")) is None
+    client = app.test_client()
+    login = client.post("/login", data={"username": "boss", "password": "et-langt-kodeord"})
+    assert login.status_code == 302 and login.headers["Location"].endswith("/insights/")
+    assert client.get("/insights/").status_code == 200
+    assert client.get("/caseworker/queue").status_code == 403
 
 
 def test_db_upgrade_and_current(env):
@@ -134,15 +145,22 @@ def test_demo_loads_once(test_app_factory):
     """The demo creates users, organisations and matched notes; a second run does nothing."""
     first = CliRunner().invoke(cli.demo)
     assert first.exit_code == 0, first.output
-    for role in ("volunteer", "caseworker", "admin"):
+    for role in ("volunteer", "caseworker", "leader", "admin"):
         assert role in first.output
     app = test_app_factory[-1]
     with app.app_context():
         store = web_db.session()
         assert store.scalar(select(User).where(User.role == "volunteer")).organisation
-        demo_cases = store.scalars(select(Case)).all()
-        assert len(demo_cases) >= 3 and all(c.suggestions for c in demo_cases)
-        assert [c.status for c in demo_cases].count("closed") == 1
+        every = store.scalars(select(Case)).all()
+        assert all(c.suggestions for c in every)
+        # The hand-written notes, one of them answered, and the generated history, marked demo.
+        written = [c for c in every if not c.text.startswith("[Demo] ")]
+        generated = [c for c in every if c.text.startswith("[Demo] ")]
+        assert len(written) >= 3 and [c.status for c in written].count("closed") == 1
+        assert len(generated) == demo_history.CASES
+        assert all(c.idempotency_key.startswith("demo:") for c in generated)
+        assert {"pending", "in_review", "waiting", "closed"} <= {c.status for c in generated}
+        assert store.scalars(select(Wish)).all()
         assert len(store.scalars(select(Organisation)).all()) == 3
     second = CliRunner().invoke(cli.demo)
     assert second.exit_code == 0 and "already loaded" in second.output

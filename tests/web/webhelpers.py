@@ -31,6 +31,7 @@ USERS = {
     "cw": ("caseworker", None),
     "cw2": ("caseworker", None),
     "adm": ("admin", None),
+    "lead": ("leader", None),
 }
 NOTE = ("Min nabo er 84 år og falder ofte i badet. Hun kan ikke selv lave mad længere. "
         "Hun har ingen penge til medicin.")
