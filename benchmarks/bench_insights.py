@@ -26,8 +26,9 @@ from web.insights import metrics
 
 CASES = 100_000
 SCHEMA = "bench_insights"
-# 80 % closed (70 % with a message; a deadline of 28 days, some closed after it), 5 % withdrawn, the rest open; one in five cases gets a
-# question (three in four answered); ten engine suggestions each, two decided on 90 % of cases.
+# 80 % closed (70 % with a message; a deadline of 28 days, some closed after it), 5 % withdrawn,
+# the rest open; one in five cases gets a question (three in four answered); ten engine
+# suggestions each, two decided on 90 % of cases.
 SEED_SQL = """
 INSERT INTO organisations (id, name, created_at)
   SELECT g, 'Organisation ' || g, now() FROM generate_series(1, 6) g;

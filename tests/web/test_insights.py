@@ -179,7 +179,8 @@ def test_wishes_are_counted_by_kind_and_organisation(app, client, filled):
     AuthActions(client).logout()
     AuthActions(client).login("coord")
     for kind in ("lokaler",) * 5 + ("økonomi",):
-        assert client.post("/wishes/", data={"kind": kind, "text": "Et lokale om tirsdagen, ring 22 33 44 55."}).status_code == 302
+        wish = {"kind": kind, "text": "Et lokale om tirsdagen, ring 22 33 44 55."}
+        assert client.post("/wishes/", data=wish).status_code == 302
     with app.app_context():
         store = db.session()
         assert all("22 33 44 55" not in w.text for w in store.scalars(select(Wish)))
