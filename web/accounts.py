@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Flask, current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from .models import ROLES, ApiToken, LoginSession, Organisation, PasswordLink, User, utcnow
@@ -22,6 +22,8 @@ UNSET_PASSWORD = "!unset"
 USERNAME_PATTERN = re.compile(r"^[a-z0-9._@-]{2,80}$")
 #: An address a notification can go to: one @, no spaces or controls, a dot in the domain.
 EMAIL_PATTERN = re.compile(r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]+$")
+#: The longest organisation name (the column's width).
+ORGANISATION_MAX = 120
 #: Roles that belong to a volunteer organisation.
 ORGANISATION_ROLES = ("volunteer", "coordinator")
 #: Roles an account can be given. "leader" is in the schema for the overview of issue 14, which
@@ -162,24 +164,48 @@ def revoke_access(db: Session, user: User) -> None:
     db.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
 
 
+def other_active_admins(db: Session, user: User) -> int:
+    """How many active admins there are besides `user`."""
+    return db.scalar(select(func.count(User.id)).where(
+        User.role == "admin", User.active.is_(True), User.id != user.id)) or 0
+
+
 def set_active(db: Session, user: User, active: bool) -> None:
-    """Deactivate (revoking all access) or reactivate a user."""
+    """Deactivate (revoking all access) or reactivate a user; never the last active admin."""
+    if not active and user.role == "admin" and user.active and other_active_admins(db, user) == 0:
+        raise AccountError("last_admin")
     user.active = active
     if not active:
         revoke_access(db, user)
 
 
-def change_role(db: Session, user: User, role: str) -> str:
-    """Give `user` another role; return the old one. A volunteer cannot be made from nothing."""
+def update_user(db: Session, user: User, role: str, organisation: str | None) -> list[tuple[str, str]]:
+    """Give `user` a role and, for a volunteer or coordinator, an organisation.
+
+    Other roles belong to no organisation: theirs is dropped. The last active admin keeps the
+    role. Returns what changed, as audit actions and details: [("user.role", "old -> new"), ...].
+    """
     if role not in ASSIGNABLE_ROLES:
         raise AccountError("bad_role")
-    if role in ORGANISATION_ROLES and user.role not in ORGANISATION_ROLES:
-        # A volunteer or coordinator belongs to an organisation, which other roles do not have.
+    name = (organisation or "").strip() or None
+    if name is not None and len(name) > ORGANISATION_MAX:
+        raise AccountError("organisation_too_long")
+    if role in ORGANISATION_ROLES and name is None:
         raise AccountError("organisation_required")
-    old, user.role = user.role, role
-    if old in ORGANISATION_ROLES and role not in ORGANISATION_ROLES:
-        user.organisation = None
-    return old
+    if role not in ORGANISATION_ROLES:
+        name = None
+    if (user.role == "admin" and role != "admin" and user.active
+            and other_active_admins(db, user) == 0):
+        raise AccountError("last_admin")
+    changes = []
+    old_org = user.organisation.name if user.organisation is not None else None
+    if role != user.role:
+        changes.append(("user.role", f"{user.role} -> {role}"))
+        user.role = role
+    if name != old_org:
+        changes.append(("user.organisation", f"{old_org or '-'} -> {name or '-'}"))
+        user.organisation = get_or_create_organisation(db, name) if name is not None else None
+    return changes
 
 
 def set_password(db: Session, user: User, password: str) -> None:

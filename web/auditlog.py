@@ -1,0 +1,245 @@
+"""The admin's view of the audit log: filters that combine, keyset pages, readable action
+names and a CSV export of the filtered rows (web/audit.py writes the events)."""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import Session
+
+from .accounts import normalise_username
+from .models import AuditEvent, User
+
+PAGE_SIZE = 100
+#: The longest value a filter field takes (a reference is 19 characters, a username 80).
+FIELD_MAX = 80
+#: The CSV is read in batches of this many rows, so a large export never sits in memory.
+EXPORT_BATCH = 1000
+
+#: What each stored action code means, in the admin's words. Codes not listed (an older or
+#: newer version's) are shown as they are stored.
+ACTION_NAMES = {
+    "login": _l("Logget ind"),
+    "login.failed": _l("Mislykket login"),
+    "logout": _l("Logget ud"),
+    "password.set": _l("Adgangskode valgt fra link"),
+    "token.issue": _l("API-nøgle udstedt"),
+    "token.revoke": _l("API-nøgle tilbagekaldt"),
+    "user.create": _l("Bruger oprettet"),
+    "user.role": _l("Rolle ændret"),
+    "user.organisation": _l("Organisation ændret"),
+    "user.reset": _l("Adgangskode nulstillet"),
+    "user.activate": _l("Bruger genaktiveret"),
+    "user.deactivate": _l("Bruger deaktiveret"),
+    "note.submit": _l("Henvendelse sendt"),
+    "note.replay": _l("Henvendelse sendt igen (samme sag)"),
+    "note.list": _l("Frivilligs sagsliste vist"),
+    "note.view": _l("Henvendelse læst af frivillig"),
+    "note.receipt": _l("Kvittering vist"),
+    "queue.view": _l("Sag vist i sagskøen"),
+    "case.view": _l("Sag læst af sagsbehandler"),
+    "case.assign": _l("Sag tildelt"),
+    "case.confirm": _l("Forslag bekræftet"),
+    "case.reject": _l("Forslag afvist"),
+    "case.close": _l("Sag lukket"),
+    "case.reopen": _l("Sag genåbnet"),
+    "case.withdraw": _l("Sag trukket tilbage"),
+    "case.export": _l("Indsigt hentet"),
+    "case.delete": _l("Sag slettet efter anmodning"),
+    "case.expire": _l("Sag slettet efter opbevaringsperioden"),
+    "message.question": _l("Spørgsmål til den frivillige"),
+    "message.answer": _l("Svar fra den frivillige"),
+    "message.information": _l("Oplysning tilføjet af den frivillige"),
+    "audit.export": _l("Revisionslog eksporteret"),
+}
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def action_name(code: str) -> str:
+    """The readable name of an action code, or the code itself when it is unknown."""
+    name = ACTION_NAMES.get(code)
+    return str(name) if name is not None else code
+
+
+class FilterError(ValueError):
+    """A filter the log cannot apply; `code` names the explanation in the template."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+@dataclass
+class Filters:
+    """What the admin asked for; empty fields filter nothing."""
+
+    who: str = ""
+    action: str = ""
+    case: str = ""
+    start: str = ""
+    end: str = ""
+
+    def as_args(self) -> dict[str, str]:
+        """The filters as query-string arguments, empty ones left out."""
+        return {k: v for k, v in (("who", self.who), ("action", self.action), ("case", self.case),
+                                  ("from", self.start), ("to", self.end)) if v}
+
+    def describe(self) -> str:
+        """The filters in one line, for the export's own audit event."""
+        return " ".join(f"{k}={v}" for k, v in self.as_args().items()) or "alle"
+
+
+def _field(args, name: str) -> str:
+    value = (args.get(name) or "").strip()
+    if len(value) > FIELD_MAX:
+        raise FilterError(f"{name}_too_long")
+    return value
+
+
+def _day(value: str, name: str) -> date | None:
+    if not value:
+        return None
+    if not _DATE.match(value):
+        raise FilterError(f"bad_{name}")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise FilterError(f"bad_{name}") from None
+
+
+def parse(args) -> Filters:
+    """Read the filters from request arguments; raise FilterError for ones that cannot apply."""
+    filters = Filters(who=normalise_username(_field(args, "who")), action=_field(args, "action"),
+                      case=_field(args, "case").upper(), start=_field(args, "from"),
+                      end=_field(args, "to"))
+    start, end = _day(filters.start, "from"), _day(filters.end, "to")
+    if start is not None and end is not None and start > end:
+        raise FilterError("period_reversed")
+    return filters
+
+
+def _local_midnight(day: date) -> datetime:
+    # Days are the admin's days: midnight in the configured time zone, not in UTC.
+    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    return datetime.combine(day, time(), tzinfo=zone)
+
+
+def _where(db: Session, filters: Filters) -> list | None:
+    """The WHERE clauses of `filters`, or None when they cannot match anything."""
+    clauses = []
+    if filters.who:
+        user_id = db.scalar(select(User.id).where(User.username == filters.who))
+        if user_id is None:
+            return None
+        clauses.append(AuditEvent.user_id == user_id)
+    if filters.action:
+        clauses.append(AuditEvent.action == filters.action)
+    if filters.case:
+        # Targets are the reference alone or "REF entry_id" (decisions); see web/privacy.py.
+        clauses.append(or_(AuditEvent.target == filters.case,
+                           AuditEvent.target.startswith(f"{filters.case} ", autoescape=True)))
+    if filters.start:
+        clauses.append(AuditEvent.created_at >= _local_midnight(date.fromisoformat(filters.start)))
+    if filters.end:
+        # The end day is included: everything before the following midnight.
+        end = date.fromisoformat(filters.end) + timedelta(days=1)
+        clauses.append(AuditEvent.created_at < _local_midnight(end))
+    return clauses
+
+
+@dataclass
+class Page:
+    """One page of events, newest first, with the keys of the pages around it."""
+
+    events: list[AuditEvent]
+    #: Pass as `before` for the next (older) page; None on the last page.
+    older: int | None
+    #: Pass as `after` for the previous (newer) page; None on the first page.
+    newer: int | None
+
+
+def page(db: Session, filters: Filters, before: int | None = None,
+         after: int | None = None, size: int = PAGE_SIZE) -> Page:
+    """The events matching `filters`, `size` at a time, newest first.
+
+    Keyset pages (by id, which grows with time): a page costs the same however deep it is,
+    and events written meanwhile do not shift the pages the admin is reading.
+    """
+    clauses = _where(db, filters)
+    if clauses is None:
+        return Page([], None, None)
+    query: Select = select(AuditEvent).where(*clauses)
+    if after is not None:
+        # Walk towards the newer events, then show them newest first like every page.
+        rows = list(db.scalars(query.where(AuditEvent.id > after)
+                               .order_by(AuditEvent.id.asc()).limit(size + 1)))
+        events = rows[:size][::-1]
+        more_newer, more_older = len(rows) > size, None
+    else:
+        if before is not None:
+            query = query.where(AuditEvent.id < before)
+        rows = list(db.scalars(query.order_by(AuditEvent.id.desc()).limit(size + 1)))
+        events = rows[:size]
+        more_newer, more_older = (None if before is not None else False), len(rows) > size
+    if not events:
+        return Page([], None, None)
+
+    def exists(*where) -> bool:
+        return db.scalar(select(AuditEvent.id).where(*clauses, *where).limit(1)) is not None
+
+    if more_newer is None:
+        more_newer = exists(AuditEvent.id > events[0].id)
+    if more_older is None:
+        more_older = exists(AuditEvent.id < events[-1].id)
+    return Page(events, older=events[-1].id if more_older else None,
+                newer=events[0].id if more_newer else None)
+
+
+CSV_HEADER = ("id", "tidspunkt_utc", "bruger", "handling", "handling_navn", "genstand")
+
+
+def _cell(value: str) -> str:
+    # A cell starting like a formula would be run by a spreadsheet (CSV injection).
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def export_rows(db: Session, filters: Filters) -> Iterator[str]:
+    """The filtered events as CSV lines (oldest first), read a batch at a time.
+
+    Semicolon-separated with a byte-order mark, which is what a spreadsheet set up for
+    Danish opens without an import dialogue.
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+
+    def flush() -> str:
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
+    writer.writerow(CSV_HEADER)
+    yield "\ufeff" + flush()
+    clauses = _where(db, filters)
+    if clauses is None:
+        return
+    last = 0
+    while True:
+        batch = list(db.scalars(select(AuditEvent).where(*clauses, AuditEvent.id > last)
+                                .order_by(AuditEvent.id).limit(EXPORT_BATCH)))
+        if not batch:
+            return
+        for event in batch:
+            writer.writerow((event.id, event.created_at.isoformat(timespec="seconds"),
+                             _cell(event.user.username) if event.user else "",
+                             event.action, action_name(event.action), _cell(event.target or "")))
+        last = batch[-1].id
+        yield flush()
