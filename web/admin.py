@@ -161,7 +161,8 @@ def audit_log():
     store = db.session()
     try:
         filters = auditlog.parse(request.args)
-        before, after = _page_key("before"), _page_key("after")
+        before = auditlog.key_event(store, _page_key("before"))
+        after = auditlog.key_event(store, _page_key("after"))
     except auditlog.FilterError as exc:
         return render_template("admin/audit.html", filters=_as_typed(request.args), page=None,
                                error=exc.code, **_audit_choices(request.args)), 400

@@ -12,11 +12,11 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from .accounts import normalise_username
-from .models import AuditEvent, User
+from .models import REFERENCE_LENGTH, AuditEvent, User, case_prefix
 
 PAGE_SIZE = 100
 #: The longest value a filter field takes (a reference is 19 characters, a username 80).
@@ -144,6 +144,8 @@ def _where(db: Session, filters: Filters) -> list | None:
         clauses.append(AuditEvent.action == filters.action)
     if filters.case:
         # Targets are the reference alone or "REF entry_id" (decisions); see web/privacy.py.
+        # The indexed prefix finds the rows; the exact test keeps a longer target out.
+        clauses.append(case_prefix(AuditEvent.target) == filters.case[:REFERENCE_LENGTH])
         clauses.append(or_(AuditEvent.target == filters.case,
                            AuditEvent.target.startswith(f"{filters.case} ", autoescape=True)))
     if filters.start:
@@ -166,39 +168,68 @@ class Page:
     newer: int | None
 
 
-def page(db: Session, filters: Filters, before: int | None = None,
-         after: int | None = None, size: int = PAGE_SIZE) -> Page:
+def _older_than(event: AuditEvent):
+    # Rows come in (created_at, id) order; the redundant `<=` lets the time indexes bound the scan.
+    at = AuditEvent.created_at
+    return and_(at <= event.created_at,
+                or_(at < event.created_at, and_(at == event.created_at, AuditEvent.id < event.id)))
+
+
+def _newer_than(event: AuditEvent):
+    at = AuditEvent.created_at
+    return and_(at >= event.created_at,
+                or_(at > event.created_at, and_(at == event.created_at, AuditEvent.id > event.id)))
+
+
+NEWEST_FIRST = (AuditEvent.created_at.desc(), AuditEvent.id.desc())
+OLDEST_FIRST = (AuditEvent.created_at.asc(), AuditEvent.id.asc())
+
+
+def key_event(db: Session, event_id: int | None) -> AuditEvent | None:
+    """The event a page key names; FilterError when there is none (a made-up key)."""
+    if event_id is None:
+        return None
+    event = db.get(AuditEvent, event_id)
+    if event is None:
+        raise FilterError("bad_page")
+    return event
+
+
+def page(db: Session, filters: Filters, before: AuditEvent | None = None,
+         after: AuditEvent | None = None, size: int | None = None) -> Page:
     """The events matching `filters`, `size` at a time, newest first.
 
-    Keyset pages (by id, which grows with time): a page costs the same however deep it is,
-    and events written meanwhile do not shift the pages the admin is reading.
+    Keyset pages by (time, id): a page costs the same however deep it is, each filter has an
+    index that starts with it and ends with the time (migration 0013_audit_idx), and events
+    written meanwhile do not shift the pages the admin is reading.
     """
+    size = size or PAGE_SIZE
     clauses = _where(db, filters)
     if clauses is None:
         return Page([], None, None)
     query: Select = select(AuditEvent).where(*clauses)
     if after is not None:
         # Walk towards the newer events, then show them newest first like every page.
-        rows = list(db.scalars(query.where(AuditEvent.id > after)
-                               .order_by(AuditEvent.id.asc()).limit(size + 1)))
+        rows = list(db.scalars(query.where(_newer_than(after)).order_by(*OLDEST_FIRST)
+                               .limit(size + 1)))
         events = rows[:size][::-1]
         more_newer, more_older = len(rows) > size, None
     else:
         if before is not None:
-            query = query.where(AuditEvent.id < before)
-        rows = list(db.scalars(query.order_by(AuditEvent.id.desc()).limit(size + 1)))
+            query = query.where(_older_than(before))
+        rows = list(db.scalars(query.order_by(*NEWEST_FIRST).limit(size + 1)))
         events = rows[:size]
         more_newer, more_older = (None if before is not None else False), len(rows) > size
     if not events:
         return Page([], None, None)
 
-    def exists(*where) -> bool:
-        return db.scalar(select(AuditEvent.id).where(*clauses, *where).limit(1)) is not None
+    def exists(where) -> bool:
+        return db.scalar(select(AuditEvent.id).where(*clauses, where).limit(1)) is not None
 
     if more_newer is None:
-        more_newer = exists(AuditEvent.id > events[0].id)
+        more_newer = exists(_newer_than(events[0]))
     if more_older is None:
-        more_older = exists(AuditEvent.id < events[-1].id)
+        more_older = exists(_older_than(events[-1]))
     return Page(events, older=events[-1].id if more_older else None,
                 newer=events[0].id if more_newer else None)
 
@@ -231,15 +262,17 @@ def export_rows(db: Session, filters: Filters) -> Iterator[str]:
     clauses = _where(db, filters)
     if clauses is None:
         return
-    last = 0
+    last = None
     while True:
-        batch = list(db.scalars(select(AuditEvent).where(*clauses, AuditEvent.id > last)
-                                .order_by(AuditEvent.id).limit(EXPORT_BATCH)))
+        query = select(AuditEvent).where(*clauses)
+        if last is not None:
+            query = query.where(_newer_than(last))
+        batch = list(db.scalars(query.order_by(*OLDEST_FIRST).limit(EXPORT_BATCH)))
         if not batch:
             return
         for event in batch:
             writer.writerow((event.id, event.created_at.isoformat(timespec="seconds"),
                              _cell(event.user.username) if event.user else "",
                              event.action, action_name(event.action), _cell(event.target or "")))
-        last = batch[-1].id
+        last = batch[-1]
         yield flush()

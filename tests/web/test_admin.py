@@ -313,9 +313,11 @@ def _local_day(moment: datetime) -> date:
 
 
 def _expected(app, who="", action="", case="", start="", end=""):
-    # The same filters, applied in Python to every stored event (the admin's login included).
+    # The same filters, applied in Python to every stored event (the admin's login included),
+    # newest first by time, then by id.
     with app.app_context():
-        rows = list(db.session().scalars(select(AuditEvent).order_by(AuditEvent.id.desc())))
+        rows = list(db.session().scalars(select(AuditEvent).order_by(AuditEvent.created_at.desc(),
+                                                                     AuditEvent.id.desc())))
         return [(e.user.username if e.user else "–", e.action, e.target or "") for e in rows
                 if (not who or (e.user and e.user.username == who))
                 and (not action or e.action == action)
@@ -387,7 +389,8 @@ def _link(page: str, rel: str) -> str | None:
 
 def test_audit_pages_walk_the_whole_filtered_log_and_back(app, client, auth):
     """Keyset pages: each event once, in order, only the filtered ones; newer pages lead back."""
-    seed(app, [(("cw", "cw2")[i % 3 == 0], "queue.view", f"T{i:04d}", T0 + timedelta(seconds=i))
+    # Seven events share each second, so page boundaries fall between equal times.
+    seed(app, [(("cw", "cw2")[i % 3 == 0], "queue.view", f"T{i:04d}", T0 + timedelta(seconds=i // 7))
                for i in range(330)])
     auth.login("adm")
     expected = _expected(app, who="cw", action="queue.view")
