@@ -181,7 +181,7 @@ def _as_typed(args) -> auditlog.Filters:
 
 
 def _audit_choices(args) -> dict:
-    names = {code: str(name) for code, name in auditlog.ACTION_NAMES.items()}
+    names = {code: auditlog.action_name(code) for code in auditlog.ACTION_NAMES}
     chosen = (args.get("action") or "").strip()
     if chosen and chosen not in names and len(chosen) <= auditlog.FIELD_MAX:
         names[chosen] = chosen  # an unknown code stays selectable as it is stored

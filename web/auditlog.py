@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
@@ -24,41 +24,48 @@ FIELD_MAX = 80
 #: The CSV is read in batches of this many rows, so a large export never sits in memory.
 EXPORT_BATCH = 1000
 
-#: What each stored action code means, in the admin's words. Codes not listed (an older or
-#: newer version's) are shown as they are stored.
+
+
+def N_(message: str) -> str:  # noqa: N802 - the name pybabel extracts by default
+    """Mark a message for translation; gettext translates it when it is shown."""
+    return message
+
+
+#: What each stored action code means, in the admin's words (translated when shown). Codes
+#: not listed (an older or newer version's) are shown as they are stored.
 ACTION_NAMES = {
-    "login": _l("Logget ind"),
-    "login.failed": _l("Mislykket login"),
-    "logout": _l("Logget ud"),
-    "password.set": _l("Adgangskode valgt fra link"),
-    "token.issue": _l("API-nøgle udstedt"),
-    "token.revoke": _l("API-nøgle tilbagekaldt"),
-    "user.create": _l("Bruger oprettet"),
-    "user.role": _l("Rolle ændret"),
-    "user.organisation": _l("Organisation ændret"),
-    "user.reset": _l("Adgangskode nulstillet"),
-    "user.activate": _l("Bruger genaktiveret"),
-    "user.deactivate": _l("Bruger deaktiveret"),
-    "note.submit": _l("Henvendelse sendt"),
-    "note.replay": _l("Henvendelse sendt igen (samme sag)"),
-    "note.list": _l("Frivilligs sagsliste vist"),
-    "note.view": _l("Henvendelse læst af frivillig"),
-    "note.receipt": _l("Kvittering vist"),
-    "queue.view": _l("Sag vist i sagskøen"),
-    "case.view": _l("Sag læst af sagsbehandler"),
-    "case.assign": _l("Sag tildelt"),
-    "case.confirm": _l("Forslag bekræftet"),
-    "case.reject": _l("Forslag afvist"),
-    "case.close": _l("Sag lukket"),
-    "case.reopen": _l("Sag genåbnet"),
-    "case.withdraw": _l("Sag trukket tilbage"),
-    "case.export": _l("Indsigt hentet"),
-    "case.delete": _l("Sag slettet efter anmodning"),
-    "case.expire": _l("Sag slettet efter opbevaringsperioden"),
-    "message.question": _l("Spørgsmål til den frivillige"),
-    "message.answer": _l("Svar fra den frivillige"),
-    "message.information": _l("Oplysning tilføjet af den frivillige"),
-    "audit.export": _l("Revisionslog eksporteret"),
+    "login": N_("Logget ind"),
+    "login.failed": N_("Mislykket login"),
+    "logout": N_("Logget ud"),
+    "password.set": N_("Adgangskode valgt fra link"),
+    "token.issue": N_("API-nøgle udstedt"),
+    "token.revoke": N_("API-nøgle tilbagekaldt"),
+    "user.create": N_("Bruger oprettet"),
+    "user.role": N_("Rolle ændret"),
+    "user.organisation": N_("Organisation ændret"),
+    "user.reset": N_("Adgangskode nulstillet"),
+    "user.activate": N_("Bruger genaktiveret"),
+    "user.deactivate": N_("Bruger deaktiveret"),
+    "note.submit": N_("Henvendelse sendt"),
+    "note.replay": N_("Henvendelse sendt igen (samme sag)"),
+    "note.list": N_("Frivilligs sagsliste vist"),
+    "note.view": N_("Henvendelse læst af frivillig"),
+    "note.receipt": N_("Kvittering vist"),
+    "queue.view": N_("Sag vist i sagskøen"),
+    "case.view": N_("Sag læst af sagsbehandler"),
+    "case.assign": N_("Sag tildelt"),
+    "case.confirm": N_("Forslag bekræftet"),
+    "case.reject": N_("Forslag afvist"),
+    "case.close": N_("Sag lukket"),
+    "case.reopen": N_("Sag genåbnet"),
+    "case.withdraw": N_("Sag trukket tilbage"),
+    "case.export": N_("Indsigt hentet"),
+    "case.delete": N_("Sag slettet efter anmodning"),
+    "case.expire": N_("Sag slettet efter opbevaringsperioden"),
+    "message.question": N_("Spørgsmål til den frivillige"),
+    "message.answer": N_("Svar fra den frivillige"),
+    "message.information": N_("Oplysning tilføjet af den frivillige"),
+    "audit.export": N_("Revisionslog eksporteret"),
 }
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -66,7 +73,7 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 def action_name(code: str) -> str:
     """The readable name of an action code, or the code itself when it is unknown."""
     name = ACTION_NAMES.get(code)
-    return str(name) if name is not None else code
+    return gettext(name) if name is not None else code
 
 
 class FilterError(ValueError):

@@ -510,3 +510,17 @@ def test_admin_forms_need_their_csrf_token(csrf_app):
     good = token("/admin/users")
     assert client.post("/admin/audit/export", data={"csrf_token": good}).status_code == 200
     assert client.post(f"/admin/users/{vol_id}/active", data={"csrf_token": good}).status_code == 302
+
+
+def test_action_names_and_admin_messages_in_english(app, client, auth):
+    """With English chosen, the log's names and the users page's refusals are English."""
+    seed(app, [("cw", "case.view", REF1, T0)])
+    auth.login("adm")
+    client.post("/language", data={"lang": "en", "next": "/admin/audit"})
+    page = client.get("/admin/audit").get_data(as_text=True)
+    assert 'data-action="case.view">Case read by caseworker</td>' in page
+    assert "Download as CSV" in page and "Sag læst" not in page
+    with app.app_context():
+        adm_id = user(app, "adm").id
+    refused = edit(client, adm_id, "caseworker").get_data(as_text=True)
+    assert "adm is the only active administrator" in refused
