@@ -10,10 +10,12 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Flask, current_app
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from .models import ROLES, ApiToken, LoginSession, Organisation, PasswordLink, User, utcnow
+from .cases import FINAL
+from .models import (ROLES, ApiToken, Case, LoginSession, Organisation, PasswordLink, User,
+                     utcnow)
 from .passwords import password_problem
 
 #: Stored instead of a hash until the user sets a password: argon2 verifies nothing against it.
@@ -177,6 +179,20 @@ def set_active(db: Session, user: User, active: bool) -> None:
     user.active = active
     if not active:
         revoke_access(db, user)
+
+
+def release_cases(db: Session, user: User) -> list[str]:
+    """Put the open cases assigned to `user` back in the queue; return their references.
+
+    Called when the user stops being an active caseworker, so no case waits on someone who can
+    no longer open it. Closed and withdrawn cases keep who had them.
+    """
+    still_open = (Case.assigned_to_id == user.id, Case.status.not_in(FINAL))
+    references = list(db.scalars(select(Case.public_id).where(*still_open).order_by(Case.id)))
+    if references:
+        db.execute(update(Case).where(*still_open).values(assigned_to_id=None, updated_at=utcnow())
+                   .execution_options(synchronize_session=False))
+    return references
 
 
 def update_user(db: Session, user: User, role: str, organisation: str | None) -> list[tuple[str, str]]:

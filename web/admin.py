@@ -10,12 +10,13 @@ import re
 
 from flask import (Blueprint, Response, abort, flash, redirect, render_template, request,
                    stream_with_context, url_for)
+from flask_babel import ngettext
 from flask_login import current_user, logout_user
 from sqlalchemy import select
 
 from . import audit, auditlog, db, privacy
 from .accounts import (ASSIGNABLE_ROLES, ORGANISATION_ROLES, AccountError, create_user,
-                       issue_password_link, set_active, update_user)
+                       issue_password_link, release_cases, set_active, update_user)
 from .forms import ActionForm, DeleteCaseForm, RoleForm, UserForm
 from .models import User, utcnow
 from .security import require_role
@@ -113,9 +114,12 @@ def set_role(user_id: int):
         return _refuse(store, exc.code, user)
     for action, detail in changes:
         audit.record(store, current_user, action, f"{user.username}: {detail}")
+    released = _release(store, user) if user.role != "caseworker" else []
     store.commit()
     if changes:
         flash("user_changed")
+    if released:
+        flash(_released_message(released, user))
     if user.id == current_user.id and user.role != "admin":
         return redirect(url_for("auth.index"))  # the admin pages are no longer theirs
     return redirect(url_for("admin.users"))
@@ -137,13 +141,30 @@ def toggle_active(user_id: int):
         return _refuse(store, exc.code, user)
     audit.record(store, current_user, "user.activate" if user.active else "user.deactivate",
                  user.username)
+    released = _release(store, user) if not user.active else []
     store.commit()
+    if released:
+        flash(_released_message(released, user))
     if user.id == current_user.id:
         logout_user()  # the session row is gone already; the cookie goes too
         flash("self_deactivated")
         return redirect(url_for("auth.login"))
     flash("user_activated" if user.active else "user_deactivated")
     return redirect(url_for("admin.users"))
+
+
+def _release(store, user: User) -> list[str]:
+    """Return the user's open cases to the queue, each audited like a hand-back."""
+    released = release_cases(store, user)
+    for reference in released:
+        audit.record(store, current_user, "case.assign", f"{reference} -")
+    return released
+
+
+def _released_message(released: list[str], user: User) -> str:
+    return ngettext("%(num)d sag, som %(name)s havde, er lagt tilbage i køen.",
+                    "%(num)d sager, som %(name)s havde, er lagt tilbage i køen.",
+                    len(released), name=user.username)
 
 
 def _page_key(name: str) -> int | None:

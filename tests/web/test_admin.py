@@ -16,9 +16,10 @@ import web
 from web import db
 from web.accounts import ASSIGNABLE_ROLES
 from web.auditlog import ACTION_NAMES
-from web.models import DECISIONS, MESSAGE_KINDS, AuditEvent, PasswordLink, User, utcnow
+from web.models import DECISIONS, MESSAGE_KINDS, AuditEvent, Case, PasswordLink, User, utcnow
 
-from webhelpers import ORG_A, ORG_B, PASSWORD, AuthActions, base_config, build_app, token_for, user
+from webhelpers import (ORG_A, ORG_B, PASSWORD, AuthActions, add_case, base_config, build_app,
+                        token_for, user)
 
 NEW_PASSWORD = "grøn-cykel-under-træet"
 
@@ -524,3 +525,84 @@ def test_action_names_and_admin_messages_in_english(app, client, auth):
         adm_id = user(app, "adm").id
     refused = edit(client, adm_id, "caseworker").get_data(as_text=True)
     assert "adm is the only active administrator" in refused
+
+
+def _last_login_cell(page: str, user_id: int) -> str:
+    row = re.search(rf'<tr id="user-{user_id}"[^>]*>(.*?)</tr>', page, re.S).group(1)
+    return re.search(r'<td class="last-login">(.*?)</td>', row, re.S).group(1)
+
+
+def test_the_user_list_shows_each_users_last_login(app, client, auth):
+    """A login on the page or by API token is the user's last login; never logged in says so."""
+    with app.app_context():
+        cw_id, cw2_id, vol_id = (user(app, n).id for n in ("cw", "cw2", "vol"))
+    AuthActions(app.test_client()).login("cw")
+    token_for(app.test_client(), "vol")
+    AuthActions(app.test_client()).login("cw2", "wrong password")  # a failed login is no login
+    auth.login("adm")
+    page = client.get("/admin/users").get_data(as_text=True)
+    with app.app_context():
+        seen = user(app, "cw").last_login_at
+        assert utcnow() - seen < timedelta(minutes=1) and user(app, "cw2").last_login_at is None
+    assert f'datetime="{seen.isoformat()}"' in _last_login_cell(page, cw_id)
+    assert "<time" in _last_login_cell(page, vol_id)
+    assert _last_login_cell(page, cw2_id).strip() == "Aldrig"
+
+
+def test_a_caseworker_who_leaves_gives_their_open_cases_back_to_the_queue(app, client, auth):
+    """Deactivating a caseworker, or giving them another role, returns their open cases."""
+    first, second, done = add_case(app), add_case(app), add_case(app)
+    worker = app.test_client()
+    AuthActions(worker).login("cw")
+    for reference in (first, second, done):
+        assert worker.post(f"/caseworker/cases/{reference}/assign", data={"to": "cw"}).status_code == 302
+    assert worker.post(f"/caseworker/cases/{done}/close",
+                       data={"message": "Tak for henvendelsen.", "confirmed": "yes"}).status_code == 302
+    with app.app_context():
+        cw_id = user(app, "cw").id
+        holder = {c.public_id: c.assigned_to_id for c in db.session().scalars(select(Case))}
+        assert holder == {first: cw_id, second: cw_id, done: cw_id}
+    auth.login("adm")
+    page = client.post(f"/admin/users/{cw_id}/active", follow_redirects=True).get_data(as_text=True)
+    assert "2 sager, som cw havde, er lagt tilbage i køen." in page
+    with app.app_context():
+        holder = {c.public_id: c.assigned_to_id for c in db.session().scalars(select(Case))}
+        assert holder == {first: None, second: None, done: cw_id}, "a closed case keeps who had it"
+    assert events(app, "case.assign")[-2:] == [("adm", "case.assign", f"{first} -"),
+                                               ("adm", "case.assign", f"{second} -")]
+
+    with app.app_context():
+        cw2_id = user(app, "cw2").id
+    other = app.test_client()
+    AuthActions(other).login("cw2")
+    other.post(f"/caseworker/cases/{first}/assign", data={"to": "cw2"})
+    page = client.post(f"/admin/users/{cw2_id}/role", data={"role": "admin"},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "1 sag, som cw2 havde, er lagt tilbage i køen." in page
+    with app.app_context():
+        assert db.session().scalar(select(Case.assigned_to_id).where(Case.public_id == first)) is None
+
+
+def test_a_reload_within_a_minute_leaves_one_view_event_in_the_log(app, client, auth, case_id):
+    """A caseworker reloading a case page, or a volunteer theirs, is one read; a minute later
+    it is a new one. The admin's log filtered by the case shows exactly that."""
+    caseworker, volunteer = app.test_client(), app.test_client()
+    AuthActions(caseworker).login("cw")
+    AuthActions(volunteer).login("vol")
+    for _ in range(3):
+        assert caseworker.get(f"/caseworker/cases/{case_id}").status_code == 200
+        assert volunteer.get(f"/volunteer/notes/{case_id}").status_code == 200
+    auth.login("adm")
+
+    def reads():
+        page = client.get("/admin/audit", query_string={"case": case_id}).get_data(as_text=True)
+        return [(who, action) for who, action, _ in audit_rows(page) if action.endswith(".view")]
+
+    assert reads() == [("vol", "note.view"), ("cw", "case.view")]
+    with app.app_context():
+        store = db.session()
+        for event in store.scalars(select(AuditEvent).where(AuditEvent.action.in_(("case.view", "note.view")))):
+            event.created_at -= timedelta(seconds=61)
+        store.commit()
+    caseworker.get(f"/caseworker/cases/{case_id}")
+    assert reads() == [("cw", "case.view"), ("vol", "note.view"), ("cw", "case.view")]
