@@ -15,8 +15,9 @@ from flask_babel import gettext
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
+from . import audit
 from .accounts import normalise_username
-from .models import REFERENCE_LENGTH, AuditEvent, User, case_prefix
+from .models import AuditEvent, User
 
 PAGE_SIZE = 100
 #: The longest value a filter field takes (a reference is 19 characters, a username 80).
@@ -150,11 +151,7 @@ def _where(db: Session, filters: Filters) -> list | None:
     if filters.action:
         clauses.append(AuditEvent.action == filters.action)
     if filters.case:
-        # Targets are the reference alone or "REF entry_id" (decisions); see web/privacy.py.
-        # The indexed prefix finds the rows; the exact test keeps a longer target out.
-        clauses.append(case_prefix(AuditEvent.target) == filters.case[:REFERENCE_LENGTH])
-        clauses.append(or_(AuditEvent.target == filters.case,
-                           AuditEvent.target.startswith(f"{filters.case} ", autoescape=True)))
+        clauses.append(audit.of_case(filters.case))
     if filters.start:
         clauses.append(AuditEvent.created_at >= _local_midnight(date.fromisoformat(filters.start)))
     if filters.end:
