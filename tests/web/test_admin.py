@@ -280,8 +280,8 @@ def test_audit_log_shows_who_created_changed_and_reset(app, client, auth):
 
 def audit_rows(page: str) -> list[tuple[str, str, str]]:
     """(user, action code, target) of the rows shown on an audit page, top to bottom."""
-    return re.findall(r'<tr>\s*<td>[^<]*</td>\s*<td>([^<]*)</td>\s*<td title="[^"]*" '
-                      r'data-action="([^"]*)">[^<]*</td>\s*<td>([^<]*)</td>', page)
+    return re.findall(r'<tr>\s*<td[^>]*>[^<]*</td>\s*<td[^>]*>([^<]*)</td>\s*<td[^>]*'
+                      r'data-action="([^"]*)">[^<]*</td>\s*<td[^>]*>([^<]*)</td>', page)
 
 
 def seed(app, rows) -> None:
