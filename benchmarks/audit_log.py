@@ -8,7 +8,8 @@ busy installation writes them (70 % queue rows, 15 % case reads, logins, decisio
 user, a rare action, 50,000 cases), migrated by the app's own migrations (so with the indexes
 of 0013_audit_idx). Then times `web.auditlog.page` for each filter the page offers, alone and
 combined, the tenth page of a busy filter (keyset, following the page's own `older` keys),
-and the export of one case's events. Each figure is the median of 5 runs after one warm-up.
+and the export of one case's events. Each figure is the median of 5 runs after one warm-up;
+for each filter also how the database reads it (the index; on PostgreSQL its own time).
 Writes benchmarks/results/audit-log-<backend>.json and prints a Markdown table.
 """
 from __future__ import annotations
@@ -26,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, insert, text  # noqa: E402
+from sqlalchemy import create_engine, insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from web import auditlog, create_app  # noqa: E402
@@ -88,6 +89,28 @@ def _median(fn, runs: int = 5) -> float:
     return statistics.median(times) * 1000
 
 
+def _plan(store, filters) -> dict:
+    """How the database reads the first page's query (the statement `auditlog.page` runs):
+    the indexes it uses and, on PostgreSQL, its own execution time (EXPLAIN ANALYZE), which
+    other jobs on the machine slow less than the Python around it."""
+    clauses = auditlog._where(store, filters)
+    statement = (select(AuditEvent).where(*clauses).order_by(*auditlog.NEWEST_FIRST)
+                 .limit(auditlog.PAGE_SIZE + 1))
+    dialect = store.bind.dialect
+    sql = str(statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+    if dialect.name == "postgresql":
+        plan = store.execute(text("EXPLAIN (ANALYZE, FORMAT JSON) " + sql)).scalar()[0]
+        names, stack = [], [plan["Plan"]]
+        while stack:
+            node = stack.pop()
+            if "Index Name" in node and node.get("Relation Name") == "audit_events":
+                names.append(node["Index Name"])
+            stack.extend(node.get("Plans", []))
+        return {"server_ms": round(plan["Execution Time"], 2), "plan": ", ".join(names) or "seq scan"}
+    rows = store.execute(text("EXPLAIN QUERY PLAN " + sql)).all()
+    return {"plan": "; ".join(r[-1] for r in rows if "audit_events" in r[-1])}
+
+
 def measure(app, names: dict) -> list[dict]:
     week_from, week_to = names["week"]
     cases = [
@@ -110,7 +133,8 @@ def measure(app, names: dict) -> list[dict]:
 
             def one_page(filters=filters, shown=shown):
                 shown[:] = [len(auditlog.page(store, filters).events)]
-            results.append({"query": label, "ms": round(_median(one_page), 2), "rows": shown[0]})
+            results.append({"query": label, "ms": round(_median(one_page), 2), "rows": shown[0],
+                            **_plan(store, filters)})
 
         filters = auditlog.parse({"action": "queue.view"})
 
@@ -171,9 +195,9 @@ def main() -> None:
                                "page_size": auditlog.PAGE_SIZE, "date": date.today().isoformat(),
                                "results": results}, indent=2) + "\n")
     print(f"{args.events:,} audit events on {backend} (page of {auditlog.PAGE_SIZE}, median of 5):\n")
-    print("| query | rows | ms |\n| --- | ---: | ---: |")
+    print("| query | rows | ms (app) | ms (database) | read by |\n| --- | ---: | ---: | ---: | --- |")
     for r in results:
-        print(f"| {r['query']} | {r['rows']} | {r['ms']} |")
+        print(f"| {r['query']} | {r['rows']} | {r['ms']} | {r.get('server_ms', '')} | {r.get('plan', '')} |")
 
 
 if __name__ == "__main__":

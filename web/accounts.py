@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Flask, current_app
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from .cases import FINAL
@@ -167,9 +167,14 @@ def revoke_access(db: Session, user: User) -> None:
 
 
 def other_active_admins(db: Session, user: User) -> int:
-    """How many active admins there are besides `user`."""
-    return db.scalar(select(func.count(User.id)).where(
-        User.role == "admin", User.active.is_(True), User.id != user.id)) or 0
+    """How many active admins there are besides `user`.
+
+    Every active admin's row is locked (PostgreSQL) until the caller commits, so two admins
+    demoting each other at once cannot both see the other one remain.
+    """
+    admins = db.scalars(select(User.id).where(User.role == "admin", User.active.is_(True))
+                        .with_for_update())
+    return sum(1 for admin_id in admins if admin_id != user.id)
 
 
 def set_active(db: Session, user: User, active: bool) -> None:

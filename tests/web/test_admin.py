@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 import web
 from web import db
-from web.accounts import ASSIGNABLE_ROLES
+from web.accounts import ASSIGNABLE_ROLES, AccountError, set_active, update_user
 from web.auditlog import ACTION_NAMES
 from web.models import DECISIONS, MESSAGE_KINDS, AuditEvent, Case, PasswordLink, User, utcnow
 
@@ -606,3 +606,21 @@ def test_a_reload_within_a_minute_leaves_one_view_event_in_the_log(app, client, 
         store.commit()
     caseworker.get(f"/caseworker/cases/{case_id}")
     assert reads() == [("cw", "case.view"), ("vol", "note.view"), ("cw", "case.view")]
+
+
+def test_the_last_admin_rule_holds_on_every_database(store_app):
+    """The check locks the admins' rows (PostgreSQL's FOR UPDATE): it runs on both backends."""
+    with store_app.app_context():
+        store = db.session()
+        adm, cw = user(store_app, "adm"), user(store_app, "cw")
+        with pytest.raises(AccountError, match="last_admin"):
+            update_user(store, adm, "caseworker", None)
+        with pytest.raises(AccountError, match="last_admin"):
+            set_active(store, adm, False)
+        store.rollback()
+        assert update_user(store, cw, "admin", None) == [("user.role", "caseworker -> admin")]
+        store.commit()
+        assert update_user(store, adm, "caseworker", None) == [("user.role", "admin -> caseworker")]
+        store.commit()
+        with pytest.raises(AccountError, match="last_admin"):
+            set_active(store, user(store_app, "cw"), False)
