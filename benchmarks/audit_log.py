@@ -103,7 +103,8 @@ def _plan(store, filters) -> dict:
         names, stack = [], [plan["Plan"]]
         while stack:
             node = stack.pop()
-            if "Index Name" in node and node.get("Relation Name") == "audit_events":
+            # Index scans and bitmap index scans (whose nodes do not name the table).
+            if node.get("Index Name", "").endswith(("audit_events", "_time", "_created_at")):
                 names.append(node["Index Name"])
             stack.extend(node.get("Plans", []))
         return {"server_ms": round(plan["Execution Time"], 2), "plan": ", ".join(names) or "seq scan"}
