@@ -10,10 +10,12 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Flask, current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from .models import ROLES, ApiToken, LoginSession, Organisation, PasswordLink, User, utcnow
+from .cases import FINAL
+from .models import (ROLES, ApiToken, Case, LoginSession, Organisation, PasswordLink, User,
+                     utcnow)
 from .passwords import password_problem
 
 #: Stored instead of a hash until the user sets a password: argon2 verifies nothing against it.
@@ -22,6 +24,8 @@ UNSET_PASSWORD = "!unset"
 USERNAME_PATTERN = re.compile(r"^[a-z0-9._@-]{2,80}$")
 #: An address a notification can go to: one @, no spaces or controls, a dot in the domain.
 EMAIL_PATTERN = re.compile(r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]+$")
+#: The longest organisation name (the column's width).
+ORGANISATION_MAX = 120
 #: Roles that belong to a volunteer organisation.
 ORGANISATION_ROLES = ("volunteer", "coordinator")
 #: Roles an account can be given: all of them (a leader's home page is the overview, Overblik).
@@ -162,25 +166,68 @@ def revoke_access(db: Session, user: User) -> None:
     db.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
 
 
+def other_active_admins(db: Session, user: User) -> int:
+    """How many active admins there are besides `user`.
+
+    Every active admin's row is locked (PostgreSQL) until the caller commits, so two admins
+    demoting each other at once cannot both see the other one remain.
+    """
+    admins = db.scalars(select(User.id).where(User.role == "admin", User.active.is_(True))
+                        .with_for_update())
+    return sum(1 for admin_id in admins if admin_id != user.id)
+
+
 def set_active(db: Session, user: User, active: bool) -> None:
-    """Deactivate (revoking all access) or reactivate a user."""
+    """Deactivate (revoking all access) or reactivate a user; never the last active admin."""
+    if not active and user.role == "admin" and user.active and other_active_admins(db, user) == 0:
+        raise AccountError("last_admin")
     user.active = active
     if not active:
         revoke_access(db, user)
 
 
-def change_role(db: Session, user: User, role: str) -> str:
-    """Give `user` another role; return the old one. A volunteer cannot be made from nothing."""
+def release_cases(db: Session, user: User) -> list[str]:
+    """Put the open cases assigned to `user` back in the queue; return their references.
+
+    Called when the user stops being an active caseworker, so no case waits on someone who can
+    no longer open it. Closed and withdrawn cases keep who had them.
+    """
+    still_open = (Case.assigned_to_id == user.id, Case.status.not_in(FINAL))
+    references = list(db.scalars(select(Case.public_id).where(*still_open).order_by(Case.id)))
+    if references:
+        db.execute(update(Case).where(*still_open).values(assigned_to_id=None, updated_at=utcnow())
+                   .execution_options(synchronize_session=False))
+    return references
+
+
+def update_user(db: Session, user: User, role: str, organisation: str | None) -> list[tuple[str, str]]:
+    """Give `user` a role and, for a volunteer or coordinator, an organisation.
+
+    Other roles belong to no organisation: theirs is dropped. The last active admin keeps the
+    role. Returns what changed, as audit actions and details: [("user.role", "old -> new"), ...].
+    """
     if role not in ASSIGNABLE_ROLES:
         raise AccountError("bad_role")
-    if role in ORGANISATION_ROLES and user.organisation_id is None:
-        # A volunteer or coordinator belongs to an organisation, which other roles do not have
-        # (a leader may: one from an organisation's side).
+    name = (organisation or "").strip() or None
+    if name is not None and len(name) > ORGANISATION_MAX:
+        raise AccountError("organisation_too_long")
+    if role in ORGANISATION_ROLES and name is None:
         raise AccountError("organisation_required")
-    old, user.role = user.role, role
     if role not in (*ORGANISATION_ROLES, "leader"):
-        user.organisation = None
-    return old
+        # A leader may belong to an organisation (one from its side); caseworkers and admins do not.
+        name = None
+    if (user.role == "admin" and role != "admin" and user.active
+            and other_active_admins(db, user) == 0):
+        raise AccountError("last_admin")
+    changes = []
+    old_org = user.organisation.name if user.organisation is not None else None
+    if role != user.role:
+        changes.append(("user.role", f"{user.role} -> {role}"))
+        user.role = role
+    if name != old_org:
+        changes.append(("user.organisation", f"{old_org or '-'} -> {name or '-'}"))
+        user.organisation = get_or_create_organisation(db, name) if name is not None else None
+    return changes
 
 
 def set_password(db: Session, user: User, password: str) -> None:

@@ -6,23 +6,25 @@ export is a file download, and its deletion is confirmed by typing the reference
 from __future__ import annotations
 
 import json
+import re
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask import (Blueprint, Response, abort, flash, redirect, render_template, request,
+                   stream_with_context, url_for)
+from flask_babel import ngettext
+from flask_login import current_user, logout_user
 from sqlalchemy import select
 
-from . import audit, db, privacy
-from .accounts import AccountError, change_role, create_user, issue_password_link, set_active
-from .errors import BadInput
+from . import audit, auditlog, db, privacy
+from .accounts import (ASSIGNABLE_ROLES, ORGANISATION_ROLES, AccountError, create_user,
+                       issue_password_link, release_cases, set_active, update_user)
 from .forms import ActionForm, DeleteCaseForm, RoleForm, UserForm
-from .models import AuditEvent, User
+from .models import User, utcnow
 from .security import require_role
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.before_request(require_role("admin"))
-AUDIT_PAGE_SIZE = 100
-#: Beyond this page the offset no longer fits a database integer (SQLite's is 64-bit).
-AUDIT_PAGE_MAX = 10**9
+#: A page key beyond this is no event's id (and would not fit a database integer).
+AUDIT_PAGE_MAX = 2**63 - 1
 
 
 @bp.route("/")
@@ -50,9 +52,22 @@ def users():
             return _show_link(store, user, "create")
     elif form.is_submitted():
         status = 400
+    return _users_page(store, form=form, error=error), status
+
+
+def _users_page(store, form: UserForm | None = None, error: str | None = None,
+                refused: str | None = None, refused_user: User | None = None) -> str:
+    """The user list; `refused` names why a change of `refused_user` was not made."""
     rows = store.scalars(select(User).order_by(User.role, User.username))
-    return render_template("admin/users.html", users=list(rows), form=form,
-                           error=error), status
+    return render_template("admin/users.html", users=list(rows), form=form or UserForm(),
+                           error=error, refused=refused, refused_user=refused_user,
+                           roles=ASSIGNABLE_ROLES, organisation_roles=ORGANISATION_ROLES)
+
+
+def _refuse(store, code: str, user: User | None = None):
+    """Show the user list again with why the change was refused (400); nothing was changed."""
+    store.rollback()
+    return _users_page(store, refused=code, refused_user=user), 400
 
 
 def _show_link(store, user: User, purpose: str):
@@ -75,59 +90,143 @@ def reset_password(user_id: int):
     """Give a user a new set-password link (the old password works until it is used)."""
     store = db.session()
     user = _user_or_404(store, user_id)
-    if not ActionForm().validate_on_submit() or user.id == current_user.id or not user.active:
+    if not ActionForm().validate_on_submit():
         abort(400)
+    if user.id == current_user.id:
+        return _refuse(store, "reset_self", user)
+    if not user.active:
+        return _refuse(store, "reset_inactive", user)
     audit.record(store, current_user, "user.reset", user.username)
     return _show_link(store, user, "reset")
 
 
 @bp.route("/users/<int:user_id>/role", methods=["POST"])
 def set_role(user_id: int):
-    """Give a user another role (not oneself, so that an admin always remains)."""
+    """Change a user's role and organisation; the last active admin stays an admin."""
     store = db.session()
     user = _user_or_404(store, user_id)
     form = RoleForm()
-    if not form.validate_on_submit() or user.id == current_user.id:
-        abort(400)
+    if not form.validate_on_submit():
+        return _refuse(store, "bad_role" if form.role.errors else "bad_form", user)
     try:
-        old = change_role(store, user, form.role.data)
+        changes = update_user(store, user, form.role.data, form.organisation.data)
     except AccountError as exc:
-        store.rollback()
-        flash(f"error_role_{exc.code}", "error")
-        return redirect(url_for("admin.users"))
-    if old != user.role:
-        audit.record(store, current_user, "user.role", f"{user.username}: {old} -> {user.role}")
-        store.commit()
-        flash("role_changed")
+        return _refuse(store, exc.code, user)
+    for action, detail in changes:
+        audit.record(store, current_user, action, f"{user.username}: {detail}")
+    released = _release(store, user) if user.role != "caseworker" else []
+    store.commit()
+    if changes:
+        flash("user_changed")
+    if released:
+        flash(_released_message(released, user))
+    if user.id == current_user.id and user.role != "admin":
+        return redirect(url_for("auth.index"))  # the admin pages are no longer theirs
     return redirect(url_for("admin.users"))
 
 
 @bp.route("/users/<int:user_id>/active", methods=["POST"])
 def toggle_active(user_id: int):
-    """Deactivate (ending all its sessions and tokens) or reactivate a user (not oneself)."""
+    """Deactivate (ending all its sessions and tokens) or reactivate a user.
+
+    An admin may deactivate their own account only while another active admin remains.
+    """
     store = db.session()
     user = _user_or_404(store, user_id)
-    if not ActionForm().validate_on_submit() or user.id == current_user.id:
+    if not ActionForm().validate_on_submit():
         abort(400)
-    set_active(store, user, not user.active)
+    try:
+        set_active(store, user, not user.active)
+    except AccountError as exc:
+        return _refuse(store, exc.code, user)
     audit.record(store, current_user, "user.activate" if user.active else "user.deactivate",
                  user.username)
+    released = _release(store, user) if not user.active else []
     store.commit()
+    if released:
+        flash(_released_message(released, user))
+    if user.id == current_user.id:
+        logout_user()  # the session row is gone already; the cookie goes too
+        flash("self_deactivated")
+        return redirect(url_for("auth.login"))
+    flash("user_activated" if user.active else "user_deactivated")
     return redirect(url_for("admin.users"))
+
+
+def _release(store, user: User) -> list[str]:
+    """Return the user's open cases to the queue, each audited like a hand-back."""
+    released = release_cases(store, user)
+    for reference in released:
+        audit.record(store, current_user, "case.assign", f"{reference} -")
+    return released
+
+
+def _released_message(released: list[str], user: User) -> str:
+    return ngettext("%(num)d sag, som %(name)s havde, er lagt tilbage i køen.",
+                    "%(num)d sager, som %(name)s havde, er lagt tilbage i køen.",
+                    len(released), name=user.username)
+
+
+def _page_key(name: str) -> int | None:
+    value = request.args.get(name, "").strip()
+    if not value:
+        return None
+    if not re.fullmatch(r"[0-9]{1,19}", value) or int(value) > AUDIT_PAGE_MAX:
+        raise auditlog.FilterError("bad_page")
+    return int(value)
 
 
 @bp.route("/audit")
 def audit_log():
-    """Show the audit events, newest first, a page at a time."""
+    """Show the audit events, newest first, filtered and a page at a time."""
     store = db.session()
-    page = max(request.args.get("page", 1, type=int), 1)
-    if page > AUDIT_PAGE_MAX:
-        raise BadInput(f"page must be at most {AUDIT_PAGE_MAX}", reason="bad_page")
-    # One row past the page says whether there is a next one, without counting the table.
-    events = list(store.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())
-                                .offset((page - 1) * AUDIT_PAGE_SIZE).limit(AUDIT_PAGE_SIZE + 1)))
-    return render_template("admin/audit.html", events=events[:AUDIT_PAGE_SIZE], page=page,
-                           more=len(events) > AUDIT_PAGE_SIZE)
+    try:
+        filters = auditlog.parse(request.args)
+        before = auditlog.key_event(store, _page_key("before"))
+        after = auditlog.key_event(store, _page_key("after"))
+    except auditlog.FilterError as exc:
+        return render_template("admin/audit.html", filters=_as_typed(request.args), page=None,
+                               error=exc.code, **_audit_choices(request.args)), 400
+    page = auditlog.page(store, filters, before=before, after=after)
+    return render_template("admin/audit.html", filters=filters, page=page, error=None,
+                           paged=before is not None or after is not None,
+                           **_audit_choices(request.args))
+
+
+def _as_typed(args) -> auditlog.Filters:
+    """The filters as the admin typed them, shown again beside why they were refused."""
+    def typed(name):
+        return (args.get(name) or "").strip()[:auditlog.FIELD_MAX]
+    return auditlog.Filters(who=typed("who"), action=typed("action"), case=typed("case"),
+                            start=typed("from"), end=typed("to"))
+
+
+def _audit_choices(args) -> dict:
+    names = {code: auditlog.action_name(code) for code in auditlog.ACTION_NAMES}
+    chosen = (args.get("action") or "").strip()
+    if chosen and chosen not in names and len(chosen) <= auditlog.FIELD_MAX:
+        names[chosen] = chosen  # an unknown code stays selectable as it is stored
+    return {"actions": sorted(names.items(), key=lambda item: item[1].casefold()),
+            "action_name": auditlog.action_name}
+
+
+@bp.route("/audit/export", methods=["POST"])
+def export_audit():
+    """Download the filtered events as CSV; the export is itself an audit event."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    store = db.session()
+    try:
+        filters = auditlog.parse(request.form)
+    except auditlog.FilterError as exc:
+        return render_template("admin/audit.html", filters=_as_typed(request.form), page=None,
+                               error=exc.code, **_audit_choices(request.form)), 400
+    audit.record(store, current_user, "audit.export", filters.describe()[:120])
+    store.commit()
+    stamp = utcnow().strftime("%Y%m%d-%H%M%S")
+    return Response(stream_with_context(auditlog.export_rows(store, filters)),
+                    mimetype="text/csv", headers={
+                        "Content-Disposition": f'attachment; filename="revisionslog-{stamp}.csv"'})
 
 
 @bp.route("/cases")

@@ -8,13 +8,27 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from .models import AuditEvent, User, utcnow
+from .models import REFERENCE_LENGTH, AuditEvent, User, case_prefix, utcnow
 
 #: A reload within this time leaves no second read event of the same case by the same user.
 READ_EVENT_WINDOW = timedelta(minutes=1)
+
+
+def of_case(reference: str, exact: bool = True):
+    """The events about a case: targets are its reference alone or "REF detail" (a decision's
+    entry, an assignee). `exact=False`: only the detailed ones.
+
+    A full reference also matches the indexed prefix (ix_audit_events_case_time), so a case's
+    events are found without reading the whole table.
+    """
+    detailed = AuditEvent.target.startswith(f"{reference} ", autoescape=True)
+    which = or_(AuditEvent.target == reference, detailed) if exact else detailed
+    if len(reference) == REFERENCE_LENGTH:
+        return and_(case_prefix(AuditEvent.target) == reference, which)
+    return which
 
 
 def record(db: Session, user: User | None, action: str, target: str | None = None) -> None:

@@ -94,9 +94,11 @@ class UserForm(FlaskForm):
 
 
 class RoleForm(FlaskForm):
-    """An admin gives a user another role."""
+    """An admin gives a user another role and (volunteers, coordinators) organisation."""
 
     role = SelectField(choices=list(ASSIGNABLE_ROLES), validators=[DataRequired()])
+    # The length is checked by accounts.update_user, which says so in words.
+    organisation = StringField(validators=[Optional()])
 
 
 class SetPasswordForm(FlaskForm):

@@ -56,8 +56,7 @@ def find_case(db: Session, reference: str) -> Case:
 
 
 def _of_case(reference: str):
-    # Targets are the reference alone or "REF entry_id" (decisions).
-    return or_(AuditEvent.target == reference, AuditEvent.target.startswith(f"{reference} "))
+    return audit.of_case(reference)
 
 
 def audit_events(db: Session, case: Case) -> list[AuditEvent]:
@@ -146,7 +145,7 @@ def _reduce_audit_events(db: Session, reference: str) -> int:
     # A decision's event names the entry confirmed or rejected ("REF entry_id"), which says
     # what the case was about; once the case is gone only who touched it, and when, remains.
     result = db.execute(update(AuditEvent)
-                        .where(AuditEvent.target.startswith(f"{reference} "))
+                        .where(audit.of_case(reference, exact=False))
                         .values(target=reference).execution_options(synchronize_session=False))
     return result.rowcount or 0
 
@@ -184,7 +183,7 @@ def run_retention(db: Session, days: int, now: datetime | None = None,
     for case in due:
         if dry_run:
             reducible = db.scalar(select(func.count()).select_from(AuditEvent).where(
-                AuditEvent.target.startswith(f"{case.public_id} ")))
+                audit.of_case(case.public_id, exact=False)))
             report.cases.append(Deleted(case.public_id, len(case.suggestions),
                                         len(case.decisions), reducible))
             continue

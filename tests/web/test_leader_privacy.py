@@ -116,9 +116,9 @@ def test_the_leader_starts_on_the_overview(client):
 
 
 def test_a_leader_keeps_an_organisation_only_as_a_leader(app):
-    """A leader may come from an organisation's side; made a caseworker, the organisation goes,
-    and a leader without one cannot be made a volunteer."""
-    from web.accounts import AccountError, change_role, create_user
+    """A leader may come from an organisation's side (and keep it on an edit); made a
+    caseworker, the organisation goes; a volunteer needs one."""
+    from web.accounts import AccountError, create_user, update_user
 
     with app.app_context():
         store = db.session()
@@ -126,8 +126,10 @@ def test_a_leader_keeps_an_organisation_only_as_a_leader(app):
         plain = create_user(store, "direktor", "leader", None)
         assert side.organisation.name == "Kirkens Korshær" and plain.organisation is None
         with pytest.raises(AccountError, match="organisation_required"):
-            change_role(store, plain, "volunteer")
-        change_role(store, side, "caseworker")
+            update_user(store, plain, "volunteer", None)
+        assert update_user(store, side, "leader", "Kirkens Korshær") == []
+        update_user(store, side, "caseworker", "Kirkens Korshær")
         assert side.role == "caseworker" and side.organisation is None
-        change_role(store, plain, "caseworker")
-        assert change_role(store, plain, "leader") == "caseworker" and plain.organisation is None
+        update_user(store, plain, "caseworker", None)
+        assert update_user(store, plain, "leader", None) == [("user.role", "caseworker -> leader")]
+        assert plain.organisation is None

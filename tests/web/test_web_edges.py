@@ -1,16 +1,14 @@
 """Web behaviour no other test reached (issue 16, section 2): start pages, the session at login,
-headers, refused decisions, audit paging and a failing learn."""
+headers, refused decisions and a failing learn (audit paging: test_admin.py)."""
 from __future__ import annotations
-
-import re
 
 import pytest
 from sqlalchemy import func, select
 
-from web import admin, audit, cases, db
+from web import cases, db
 from web.models import Decision
 
-from webhelpers import add_case, token_for, user
+from webhelpers import add_case, token_for
 
 EXPECTED_HOME = {"vol": "/volunteer/notes", "cw": "/caseworker/queue", "adm": "/admin/users"}
 
@@ -80,29 +78,6 @@ def test_a_decision_on_a_closed_case_or_an_unknown_entry_is_refused_with_a_messa
                          follow_redirects=True)
     assert "Sagen er allerede lukket og kan ikke ændres." in closed.get_data(as_text=True)
     assert _decisions(app) == 0
-
-
-def test_the_audit_log_pages_newest_first(app, client, auth, monkeypatch):
-    """A page holds AUDIT_PAGE_SIZE events; 'older' and 'newer' links walk through the rest."""
-    monkeypatch.setattr(admin, "AUDIT_PAGE_SIZE", 3)
-    with app.app_context():
-        store = db.session()
-        for i in range(5):
-            audit.record(store, user(app, "cw"), "case.view", f"K-{i}")
-        store.commit()
-    auth.login("adm")  # the sixth and newest event
-
-    def targets(page):
-        html = client.get(f"/admin/audit?page={page}").get_data(as_text=True)
-        rows = re.findall(r"<td><code>([^<]*)</code></td>\s*<td>([^<]*)</td>", html)
-        return [target or action for action, target in rows], html
-
-    first, html = targets(1)
-    assert first == ["login", "K-4", "K-3"]
-    assert "page=2" in html and "page=0" not in html
-    second, html = targets(2)
-    assert second == ["K-2", "K-1", "K-0"] and "page=1" in html and "page=3" not in html
-    assert targets(3)[0] == []
 
 
 def test_a_failing_learn_keeps_the_decision(app, client, auth, matcher, caplog):
