@@ -7,14 +7,13 @@ import urllib.error
 import urllib.request
 
 import pytest
-import waitress
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from web import db as web_db
 from web.models import AuditEvent, Case, Decision
 
-from webhelpers import add_case, token_for
+from webhelpers import add_case, served, token_for
 
 TRIALS = 8
 
@@ -52,12 +51,8 @@ def _race(base: str, headers: dict, ref: str, entries: list[str]) -> list[tuple[
 @pytest.fixture
 def server(store_app):
     """The app served by waitress with 8 threads, each request on its own connection."""
-    srv = waitress.create_server(store_app, host="127.0.0.1", port=0, threads=8)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.effective_port}"
-    srv.close()
-    thread.join(5)
+    with served(store_app, threads=8) as srv:
+        yield f"http://127.0.0.1:{srv.effective_port}"
 
 
 def test_concurrent_closes_and_decisions(store_app, server):

@@ -2,14 +2,14 @@
 with the volunteer told by the unread marker and by a mail to a real SMTP server."""
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
 
 from web import db as web_db
 
-from webhelpers import PASSWORD, add_case, base_config, build_app, smtp_config, smtp_server, user
+from webhelpers import (PASSWORD, add_case, base_config, build_app, served, smtp_config, smtp_server,
+                        user)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -29,41 +29,30 @@ pytestmark = [
 @pytest.fixture
 def live_server(tmp_path, matcher):
     """Serve a CSRF-protected app with waitress on a free local port, in a thread."""
-    import waitress
 
     config = base_config(tmp_path, f"sqlite:///{tmp_path / 'e2e.db'}", matcher)
     config.update(WTF_CSRF_ENABLED=True, TESTING=False)
     app = build_app(config)
-    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.close()
-    thread.join(timeout=10)
+    with served(app) as server:
+        yield f"http://127.0.0.1:{server.effective_port}"
     app.extensions["db_engine"].dispose()
 
 
 @pytest.fixture
 def live_app(tmp_path, matcher):
     """As live_server, with the app too (to load data into it)."""
-    import waitress
 
     config = base_config(tmp_path, f"sqlite:///{tmp_path / 'e2e-app.db'}", matcher)
     config.update(WTF_CSRF_ENABLED=True, TESTING=False)
     app = build_app(config)
-    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}", app
-    server.close()
-    thread.join(timeout=10)
+    with served(app) as server:
+        yield f"http://127.0.0.1:{server.effective_port}", app
     app.extensions["db_engine"].dispose()
 
 
 @pytest.fixture
 def live_server_with_mail(tmp_path, matcher):
     """As live_server, with notification e-mails going to an SMTP server the test started."""
-    import waitress
 
     with smtp_server() as (port, box):
         config = base_config(tmp_path, f"sqlite:///{tmp_path / 'e2e-mail.db'}", matcher)
@@ -72,14 +61,10 @@ def live_server_with_mail(tmp_path, matcher):
         with app.app_context():
             user(app, "vol").email = "frivillig@example.dk"
             web_db.session().commit()
-        server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
-        base = f"http://127.0.0.1:{server.effective_port}"
-        app.config["PUBLIC_URL"] = base  # the mail's link leads back to this server
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        yield base, app, box
-        server.close()
-        thread.join(timeout=10)
+        with served(app) as server:
+            base = f"http://127.0.0.1:{server.effective_port}"
+            app.config["PUBLIC_URL"] = base  # the mail's link leads back to this server
+            yield base, app, box
         app.extensions["db_engine"].dispose()
 
 

@@ -6,13 +6,12 @@ import threading
 import urllib.request
 
 import pytest
-import waitress
 from sqlalchemy import func, select
 
 from web import db as web_db
 from web.models import Case
 
-from webhelpers import NOTE, token_for
+from webhelpers import NOTE, served, token_for
 
 BODY = {"text": NOTE, "area": "ældre", "consent": True, "organisation_wishes": "Besøgsven"}
 
@@ -73,25 +72,21 @@ def test_concurrent_retries_store_one_case(store_app):
     """Retries that arrive while the first is still being matched: one case, the same answer to all."""
     headers = {**token_for(store_app.test_client(), "vol"), "Idempotency-Key": "concurrent",
                "Content-Type": "application/json"}
-    server = waitress.create_server(store_app, host="127.0.0.1", port=0, threads=6)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
     barrier, answers = threading.Barrier(5), []
+    with served(store_app, threads=6) as server:
 
-    def submit():
-        request = urllib.request.Request(f"http://127.0.0.1:{server.effective_port}/api/v1/notes", method="POST",
-                                         data=json.dumps(BODY).encode(), headers=headers)
-        barrier.wait()
-        with urllib.request.urlopen(request, timeout=30) as response:
-            answers.append((response.status, json.loads(response.read())))
+        def submit():
+            request = urllib.request.Request(f"http://127.0.0.1:{server.effective_port}/api/v1/notes",
+                                             method="POST", data=json.dumps(BODY).encode(), headers=headers)
+            barrier.wait()
+            with urllib.request.urlopen(request, timeout=30) as response:
+                answers.append((response.status, json.loads(response.read())))
 
-    workers = [threading.Thread(target=submit) for _ in range(5)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-    server.close()
-    thread.join(5)
+        workers = [threading.Thread(target=submit) for _ in range(5)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
     assert len(answers) == 5 and {status for status, _ in answers} == {201}
     assert len({body["id"] for _, body in answers}) == 1
     assert _cases(store_app) == 1

@@ -174,3 +174,34 @@ def smtp_config(port: int) -> dict:
     return {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": port, "SMTP_STARTTLS": False,
             "SMTP_FROM": "brobygger@test.invalid", "SMTP_TIMEOUT": 5,
             "PUBLIC_URL": "https://brobygger.test"}
+
+
+@contextmanager
+def served(app, threads: int = 4) -> Iterator:
+    """Serve `app` with waitress on a free local port in a thread; yields the server.
+
+    Closing waitress from another thread while its loop polls the sockets can raise in the
+    loop (a closed descriptor); once we are stopping that is expected and is swallowed, so it
+    never surfaces as an unhandled thread exception in a later test.
+    """
+    import waitress
+
+    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=threads)
+    stopping = threading.Event()
+
+    def run() -> None:
+        try:
+            server.run()
+        except (OSError, ValueError):
+            if not stopping.is_set():
+                raise
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        stopping.set()
+        server.close()
+        server.task_dispatcher.shutdown()
+        thread.join(10)
