@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Flask, current_app, session
-from flask_babel import Babel, format_datetime, format_timedelta
+from flask_babel import Babel, format_datetime, format_decimal, format_timedelta
 
 from .models import utcnow
 
@@ -15,6 +15,8 @@ def init_app(app: Flask) -> None:
     """Set up Flask-Babel and the date filters the templates use."""
     Babel(app, locale_selector=select_locale)
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
+    # Numbers as the reader's language writes them (4,4 in Danish, 4.4 in English).
+    app.jinja_env.globals["format_decimal"] = format_decimal
     app.jinja_env.filters["age"] = age
     app.jinja_env.filters["when"] = when
 
