@@ -314,16 +314,21 @@ class Matcher:
         """Push down provisions for another age group than the note speaks of.
 
         A stated age puts ÆL (pension age and above) and the SEL provisions below it apart;
-        provisions only for children drop when the note mentions no child.
+        provisions only for children drop when the note mentions no child; a provision the law
+        gives at any age but that serves one side in practice (`pension_age_usual`) drops less.
         """
-        above, below, children_only = self._age_groups
+        above, below, children_only, usually_above, usually_below = self._age_groups
         wrong = children_only & (not child)
+        unusual = np.zeros_like(wrong)
         if age is not None:
             wrong |= below if age >= PENSION_AGE else above
+            unusual = (usually_below if age >= PENSION_AGE else usually_above) & ~wrong
         if self.settings.fusion == "rrf":
             fused[wrong] *= 0.5
+            fused[unusual] *= 0.75
         else:
             fused[wrong] -= self.settings.age_penalty
+            fused[unusual] -= self.settings.age_usual_penalty
 
     def _suggestion(self, rank: int, i: int, score: float, sents: list[str], per_sent: np.ndarray) -> Suggestion:
         e = self.corpus.entries[i]
@@ -383,13 +388,17 @@ def corpus_links(corpus: Corpus) -> tuple[np.ndarray, np.ndarray]:
     return (np.array([a for a, _ in pairs], dtype=np.int64), np.array([b for _, b in pairs], dtype=np.int64))
 
 
-def age_groups(corpus: Corpus) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per entry: for people at pension age and above, below it, and for children only."""
+def age_groups(corpus: Corpus) -> tuple[np.ndarray, ...]:
+    """Per entry: for people at pension age and above, below it, for children only, and usually
+    (not by law) above or below pension age."""
     applies = [getattr(e, "applies_to", None) for e in corpus.entries]
-    above = np.array([a is not None and a.pension_age == "above" for a in applies])
-    below = np.array([a is not None and a.pension_age == "below" for a in applies])
-    children = np.array([a is not None and a.max_age is not None and a.max_age < 18 for a in applies])
-    return above, below, children
+
+    def side(attr: str, value: str) -> np.ndarray:
+        return np.array([a is not None and getattr(a, attr) == value for a in applies], dtype=bool)
+
+    children = np.array([a is not None and a.max_age is not None and a.max_age < 18 for a in applies], dtype=bool)
+    return (side("pension_age", "above"), side("pension_age", "below"), children,
+            side("pension_age_usual", "above"), side("pension_age_usual", "below"))
 
 
 def follow_links(fused: np.ndarray, links: tuple[np.ndarray, np.ndarray], margin: float) -> np.ndarray:

@@ -232,3 +232,22 @@ def test_only_the_newest_confirmations_are_kept_as_examples(tmp_path):
     old_first = [similar, *other]
     assert rank(old_first, keep=2) > rank(old_first, keep=5), "the oldest example was still used"
     assert rank([*other, similar], keep=2) < rank(old_first, keep=2), "the newest example was dropped"
+
+
+def test_provisions_that_rarely_fit_a_pensioner_drop_for_one(tmp_path):
+    """Kontanthjælp, bostøtte and botilbud (pension_age_usual: below) rank lower for an 80-year-old (issue 13 §4)."""
+    from matcher.corpus import load_corpus
+    from matcher.engine import age_groups
+
+    corpus = load_corpus(Settings.from_env({}).rules_dir)
+    usual_below = {corpus.entries[i].id for i in age_groups(corpus)[4].nonzero()[0]}
+    assert {"las-11", "sel-85", "sel-108"} <= usual_below
+    import numpy as np
+
+    m = Matcher.load(Settings.from_env({}, index_dir=tmp_path / "i", encoder="hashing"))
+    for age, drop in ((80, m.settings.age_usual_penalty), (40, 0.0)):
+        fused = np.zeros(len(corpus))
+        m._adjust_for_age(fused, age, child=True)
+        for entry in ("las-11", "sel-85", "sel-108"):
+            assert fused[corpus.numbers[entry]] == -drop
+        assert fused[corpus.numbers["sel-10"]] == 0.0  # advice is for everyone
