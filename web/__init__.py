@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import (accounts, admin, api, auth, caseworker, db, engine, errors, i18n, security, sessions,
                throttle, volunteer)
+from . import deadlines
 from .config import Config, ensure_secret_key
 
 
@@ -19,6 +20,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # Tests pass their own mapping over the documented defaults, never the environment.
     app.config.from_object(Config(environ=None if config is None else {}))
     app.config.from_mapping(config or {})
+    days = app.config["CASE_DEADLINE_DAYS"]
+    app.config["CASE_DEADLINES"] = days if isinstance(days, dict) else deadlines.parse_days(days)
     # Flask's default is None (unlimited); a note is at most 5,000 characters.
     app.config["MAX_CONTENT_LENGTH"] = app.config.get("MAX_CONTENT_LENGTH") or 256 * 1024
     ensure_secret_key(app.config)

@@ -10,10 +10,11 @@ from flask import Blueprint, Response, abort, current_app, g, jsonify, request
 from sqlalchemy import text
 
 from . import audit, cases, db, engine, messages, notify
+from . import queue as queues
 from .accounts import authenticate, issue_token, revoke_token, user_for_token
 from .engine import get_matcher
 from .errors import json_error
-from .models import IDEMPOTENCY_KEY_MAX
+from .models import CLOSE_REASONS, IDEMPOTENCY_KEY_MAX, utcnow
 from .serialize import case_json, entry_json, message_json, note_item_json, note_json, queue_item_json
 from .throttle import throttle
 
@@ -40,6 +41,16 @@ CASE_ERRORS = {
     "message_no_words": "text has no words (only invisible characters, marks or punctuation)",
     "reason_missing": "reason is required",
     "idempotency_key_reused": "this Idempotency-Key was used for another note; use a new key for a new note",
+    "bad_sort": f"sort must be one of: {', '.join(queues.SORTS)}",
+    "bad_page": "page must be a value of `next` from an earlier answer",
+    "query_too_long": f"q must be at most {queues.QUERY_MAX} characters",
+    "unknown_assignee": "no active caseworker has this username",
+    "close_needs_message_or_reason": "give a message to the volunteer, a reason for no action, or both",
+    "bad_close_reason": f"reason must be one of: {', '.join(CLOSE_REASONS)}",
+    "referral_needs_place": "reason 'referred' needs reason_text: where the citizen was referred",
+    "reopen_needs_reason": "reason is required: say why the case is reopened",
+    "case_not_closed": "the case is not closed",
+    "entry_not_in_force": "the provision is no longer in force and cannot be added",
 }
 #: An Idempotency-Key: printable ASCII, as the IETF draft's examples (a UUID fits).
 IDEMPOTENCY_KEY = re.compile(rf"[\x20-\x7e]{{1,{IDEMPOTENCY_KEY_MAX}}}")
@@ -52,7 +63,7 @@ def fail(status: int, message: str):
 
 def fail_case(exc: cases.CaseError):
     """Answer a refused case operation: 409 for a closed case, 400 for bad input."""
-    status = {"case_closed": 409, "case_decided": 409, "idempotency_key_reused": 422,
+    status = {"case_closed": 409, "case_not_closed": 409, "case_decided": 409, "idempotency_key_reused": 422,
               "forbidden": 403}.get(exc.code, 400)
     fail(status, CASE_ERRORS.get(exc.code, exc.code))
 
@@ -176,6 +187,7 @@ def token():
         store.commit()
         fail(401, "bad credentials")
     raw, expires_at = issue_token(store, user)
+    user.last_login_at = utcnow()
     audit.record(store, user, "token.issue")
     store.commit()
     return jsonify(token=raw, role=user.role, expires_at=expires_at.isoformat())
@@ -279,16 +291,21 @@ def post_message(public_id: str):
 @bp.route("/api/v1/queue")
 @requires("caseworker")
 def queue():
-    """List open cases oldest first, with filters ?area= and ?status=."""
-    for name in ("area", "status"):
+    """List cases a page at a time: ?q=&area=&status=&assigned=me|none|USERNAME&sort=&page=."""
+    for name in ("area", "status", "sort", "page", "assigned"):
         if request.args.get(name) == "":  # the page's filter form sends "" for "all"; the API leaves it out
             fail(400, f"{name} must not be empty: leave it out for the default")
+    args = request.args
+    store = db.session()
     try:
-        rows = cases.queue(db.session(), area=request.args.get("area"), status=request.args.get("status"))
+        query = queues.parse(args.get("q"), args.get("area"), args.get("status"),
+                             args.get("assigned"), args.get("sort"), args.get("page"))
+        page = queues.find(store, g.api_user, query, current_app.config["QUEUE_PAGE_SIZE"])
     except cases.CaseError as exc:
         fail_case(exc)
-    audit.record_reads(db.session(), g.api_user, "queue.view", rows)  # each row has an excerpt
-    return jsonify(items=[queue_item_json(c, cases.top_suggestion(c)) for c in rows])
+    audit.record_reads(store, g.api_user, "queue.view", page.items)  # each row has an excerpt
+    return jsonify(items=[queue_item_json(c, cases.top_suggestion(c)) for c in page.items],
+                   next=page.next)
 
 
 @bp.route("/api/v1/cases/<public_id>")
@@ -321,16 +338,45 @@ def decide(public_id: str):
 @bp.route("/api/v1/cases/<public_id>/close", methods=["POST"])
 @requires("caseworker")
 def close(public_id: str):
-    """Close a case with an optional message to the volunteer."""
+    """Close a case with a message to the volunteer, a reason for no action, or both."""
     case = case_or_404(public_id)
-    data = request.get_json(silent=True) or {}
-    if not isinstance(data, dict):
-        fail(400, "the body must be a JSON object")
+    data = body()
     try:
-        cases.close(db.session(), case, g.api_user, optional_str(data, "message"))
+        cases.close(db.session(), case, g.api_user, optional_str(data, "message"),
+                    optional_str(data, "reason"), optional_str(data, "reason_text"))
     except cases.CaseError as exc:
         fail_case(exc)
-    return jsonify(id=case.public_id, status=case.status)
+    return jsonify(id=case.public_id, status=case.status, reason=case.close_reason)
+
+
+@bp.route("/api/v1/cases/<public_id>/reopen", methods=["POST"])
+@requires("caseworker")
+def reopen(public_id: str):
+    """Open a closed case again; the reason is required."""
+    case = case_or_404(public_id)
+    data = body()
+    try:
+        cases.reopen(db.session(), case, g.api_user, optional_str(data, "reason"))
+    except cases.CaseError as exc:
+        fail_case(exc)
+    return jsonify(id=case.public_id, status=case.status, reopened_at=case.reopened_at.isoformat())
+
+
+@bp.route("/api/v1/cases/<public_id>/assign", methods=["POST"])
+@requires("caseworker")
+def assign(public_id: str):
+    """Give a case to a caseworker ({"to": USERNAME}) or back to the queue ({"to": null})."""
+    case = case_or_404(public_id)
+    data = body()
+    if "to" not in data:
+        fail(400, "to is required: a caseworker's username, or null for back to the queue")
+    to = optional_str(data, "to")
+    try:
+        cases.assign(db.session(), case, g.api_user, to)
+    except cases.CaseError as exc:
+        fail_case(exc)
+    return jsonify(id=case.public_id,
+                   assigned_to=case.assigned_to.username if case.assigned_to else None)
 
 
 @bp.route("/api/v1/rules")

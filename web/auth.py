@@ -13,7 +13,7 @@ from . import audit, db, sessions
 from .accounts import AccountError, authenticate, password_link, use_password_link
 from .forms import ActionForm, LanguageForm, LoginForm, SetPasswordForm
 from .i18n import LANGUAGES
-from .models import User
+from .models import User, utcnow
 from .throttle import throttle
 
 bp = Blueprint("auth", __name__)
@@ -90,6 +90,7 @@ def login():
             # Not permanent: the cookie dies with the browser unless configured otherwise.
             session.permanent = current_app.config["SESSION_PERSISTENT"]
             login_user(user)
+            user.last_login_at = utcnow()
             audit.record(store, user, "login")
             store.commit()
             return redirect(target)

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import logging
 
+from flask import current_app, has_app_context
 from sqlalchemy import case as case_
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from . import audit, learning, notify
+from . import audit, deadlines, learning, notify
 from .engine import has_words, redact
-from .models import AREAS, DECISIONS, STATUSES, Case, Decision, Suggestion, User, utcnow
+from .models import (AREAS, CLOSE_REASONS, DECISIONS, STATUSES, Case, Decision, Suggestion,
+                     User, utcnow)
 
 log = logging.getLogger(__name__)
 
@@ -95,9 +97,11 @@ def submit_note(db: Session, matcher, user: User, text: str, area: str | None,
     # Matched before the insert so a slow engine never holds a database write lock.
     suggestions = _match(matcher, redacted, top)
     now = utcnow()
+    days = current_app.config["CASE_DEADLINES"] if has_app_context() else deadlines.DEFAULT_DAYS
     case = Case(organisation_id=user.organisation_id, created_by_id=user.id, text=redacted,
                 area=area, organisation_wishes=redact(wishes) if wishes else None,
                 consent=True, consent_at=now, created_at=now, updated_at=now,
+                due_at=deadlines.due_at(now, area, days),
                 suggestions=suggestions, idempotency_key=idempotency_key)
     db.add(case)
     db.flush()
@@ -185,18 +189,6 @@ def queue_filter(area: str | None, status: str | None) -> tuple[str | None, str]
     return area, status
 
 
-def queue(db: Session, area: str | None = None, status: str | None = "open",
-          limit: int = 500) -> list[Case]:
-    """Return cases for the caseworker's queue, oldest first (filters as `queue_filter` takes them)."""
-    area, status = queue_filter(area, status)
-    query = (select(Case).where(Case.status.in_(QUEUE_STATUSES[status]))
-             .order_by(Case.created_at, Case.id).limit(limit)
-             .options(selectinload(Case.suggestions)))
-    if area:
-        query = query.where(Case.area == area)
-    return list(db.scalars(query))
-
-
 def top_suggestion(case: Case) -> Suggestion | None:
     """Return the engine's best suggestion for the case, if any."""
     ranked = [s for s in case.suggestions if s.rank is not None]
@@ -242,6 +234,8 @@ def decide(db: Session, matcher, case: Case, user: User, entry_id: str, decision
         entry = matcher.corpus.get(entry_id) if entry_id else None
         if entry is None:
             raise CaseError("unknown_entry")
+        if not entry.in_force(utcnow().date()):  # a repealed provision is never added
+            raise CaseError("entry_not_in_force")
     _claim(db, case, status=_status_after_decision())
     # Read again under the claim: a concurrent decision may have added the same entry.
     suggestion = db.scalar(select(Suggestion).where(Suggestion.case_id == case.id,
@@ -284,15 +278,43 @@ def _claim(db: Session, case: Case, **values) -> None:
         raise CaseError("case_closed")
 
 
-def close(db: Session, case: Case, user: User, message: str | None = None) -> Case:
-    """Close the case with an optional message to the volunteer; exactly one close succeeds."""
-    if case.status in FINAL:
-        raise CaseError("case_closed")
+def check_closing(message: str | None, reason: str | None,
+                  reason_text: str | None) -> tuple[str | None, str | None, str | None]:
+    """Check what a close carries: a message to the volunteer, a reason for no action, or both.
+
+    Returns:
+        (message, reason, reason_text), blanks as None.
+    Raises:
+        CaseError: close_needs_message_or_reason, bad_close_reason, referral_needs_place,
+        message_too_long or reason_too_long.
+    """
     message = (message or "").strip() or None
+    reason = (reason or "").strip() or None
+    reason_text = (reason_text or "").strip() or None
+    if message is None and reason is None:
+        raise CaseError("close_needs_message_or_reason")
+    if reason is not None and reason not in CLOSE_REASONS:
+        raise CaseError("bad_close_reason")
+    if reason == "referred" and reason_text is None:
+        raise CaseError("referral_needs_place")
+    if reason != "referred":
+        reason_text = None
     if message is not None and len(message) > MESSAGE_MAX:
         raise CaseError("message_too_long")
+    if reason_text is not None and len(reason_text) > REASON_MAX:
+        raise CaseError("reason_too_long")
+    return message, reason, reason_text
+
+
+def close(db: Session, case: Case, user: User, message: str | None = None,
+          reason: str | None = None, reason_text: str | None = None) -> Case:
+    """Close the case with a message to the volunteer and/or a reason; exactly one close succeeds."""
+    if case.status in FINAL:
+        raise CaseError("case_closed")
+    message, reason, reason_text = check_closing(message, reason, reason_text)
     _claim(db, case, status="closed", closed_at=utcnow(), closed_by_id=user.id,
-           message=redact(message) if message else None)
+           message=redact(message) if message else None, close_reason=reason,
+           close_reason_text=redact(reason_text) if reason_text else None)
     notify.news(db, case, "closed")
     audit.record(db, user, "case.close", case.public_id)
     db.commit()
@@ -301,7 +323,58 @@ def close(db: Session, case: Case, user: User, message: str | None = None) -> Ca
     return case
 
 
-def record_view(db: Session, user: User, action: str, case: Case) -> None:
-    """Store the audit event of someone reading a case."""
-    audit.record(db, user, action, case.public_id)
+def reopen(db: Session, case: Case, user: User, reason: str | None) -> Case:
+    """Open a closed case again, with a reason; its answer is withdrawn until it closes again."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise CaseError("reopen_needs_reason")
+    if len(reason) > REASON_MAX:
+        raise CaseError("reason_too_long")
+    now = utcnow()
+    # One statement checks and writes, as _claim does: of two reopens, one finds it closed.
+    result = db.execute(
+        update(Case).where(Case.id == case.id, Case.status == "closed")
+        .values(status="in_review", closed_at=None, closed_by_id=None, message=None,
+                close_reason=None, close_reason_text=None, reopened_at=now,
+                reopened_by_id=user.id, reopen_reason=redact(reason), updated_at=now)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        db.rollback()
+        db.expire(case)
+        raise CaseError("case_not_closed")
+    db.expire(case)
+    notify.news(db, case, "reopened")
+    audit.record(db, user, "case.reopen", case.public_id)
     db.commit()
+    db.expire(case)
+    notify.send_soon()
+    return case
+
+
+def assign(db: Session, case: Case, user: User, to: str | None) -> Case:
+    """Give the case to a caseworker by username (oneself: "Tag sagen"), or back to the queue (None)."""
+    assignee = None
+    if to:
+        assignee = db.scalar(select(User).where(User.username == to.strip().lower(),
+                                                User.role == "caseworker", User.active.is_(True)))
+        if assignee is None:
+            raise CaseError("unknown_assignee")
+    _claim(db, case, assigned_to_id=assignee.id if assignee else None)
+    audit.record(db, user, "case.assign",
+                 f"{case.public_id} {assignee.username if assignee else '-'}")
+    db.commit()
+    db.expire(case)
+    return case
+
+
+def progress(case: Case) -> tuple[int, int]:
+    """(suggestions decided, suggestions in all): the case page's "3 af 10 forslag afgjort"."""
+    latest = latest_decisions(case)
+    return sum(1 for s in case.suggestions if s.id in latest), len(case.suggestions)
+
+
+def record_view(db: Session, user: User, action: str, case: Case) -> None:
+    """Store the audit event of someone reading a case, once a minute: a reload adds none."""
+    if not audit.recently_read(db, user, action, [case.public_id]):
+        audit.record(db, user, action, case.public_id)
+        db.commit()

@@ -63,6 +63,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PROXY_COUNT", 0,
             "Number of reverse proxies in front of the app whose X-Forwarded-For, -Proto and "
             "-Host headers are trusted (0 when the app faces clients directly).", int),
+    Setting("CASE_DEADLINE_DAYS", "ældre=28,flygtning=28,andet=28",
+            "Case-handling deadline per area, in days from receipt (Retssikkerhedsloven § 3, "
+            "stk. 2): AREA=DAYS separated by commas; areas left out keep 28. Set it to the "
+            "deadlines your municipality publishes; it applies to cases received from then on."),
+    Setting("QUEUE_PAGE_SIZE", 50, "Cases per page of the caseworker's queue (web and API).", int),
     Setting("MATCH_TOP", 10, "How many engine suggestions are stored per note.", int),
     Setting("LEARN_FROM_DECISIONS", True,
             "Feed caseworkers' confirmations and rejections back into the engine's ranking: "

@@ -8,7 +8,7 @@ from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from .cases import MESSAGE_MAX, REASON_MAX, TEXT_MAX, TEXT_MIN, WISHES_MAX
 from .accounts import ASSIGNABLE_ROLES
-from .models import AREAS, DECISIONS
+from .models import AREAS, CLOSE_REASONS, DECISIONS
 
 
 class LoginForm(FlaskForm):
@@ -38,9 +38,25 @@ class DecisionForm(FlaskForm):
 
 
 class CloseForm(FlaskForm):
-    """Close a case with a message to the volunteer."""
+    """Close a case with a message to the volunteer and/or a reason for no action."""
 
     message = TextAreaField(validators=[Optional(), Length(max=MESSAGE_MAX)])
+    reason = SelectField(choices=[""] + list(CLOSE_REASONS), default="", validate_choice=False)
+    reason_text = StringField(validators=[Optional(), Length(max=REASON_MAX)])
+    #: Set by the confirmation step ("Ja, luk sagen"); without it the page asks first.
+    confirmed = HiddenField()
+
+
+class ReopenForm(FlaskForm):
+    """Open a closed case again, saying why."""
+
+    reason = TextAreaField(validators=[DataRequired(), Length(max=REASON_MAX)])
+
+
+class AssignForm(FlaskForm):
+    """Take a case, hand it to a colleague (username) or put it back in the queue (empty)."""
+
+    to = StringField(validators=[Optional(), Length(max=80)])
 
 
 class MessageForm(FlaskForm):

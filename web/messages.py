@@ -7,8 +7,9 @@ is stored.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
@@ -89,12 +90,16 @@ def post(db: Session, case: Case, user: User, text: str | None) -> Message:
         if kind == "answer":
             waited = int((now - case.waiting_since).total_seconds()) if case.waiting_since else 0
             back = "in_review" if case.decisions else "pending"
+            values = {}
+            if current_app.config["DEADLINE_PAUSES_WHILE_WAITING"] and case.due_at is not None:
+                # The wait is over: the deadline moves on by it, so the queue sorts by the real one.
+                values["due_at"] = case.due_at + timedelta(seconds=max(0, waited))
             # Only the answer that ends this very wait folds it in (two answers at once: one).
             result = db.execute(
                 update(Case).where(Case.id == case.id, Case.status == "waiting",
                                    Case.waiting_since == case.waiting_since)
                 .values(status=back, updated_at=now, waiting_since=None,
-                        waited_seconds=Case.waited_seconds + max(0, waited))
+                        waited_seconds=Case.waited_seconds + max(0, waited), **values)
                 .execution_options(synchronize_session=False))
             if result.rowcount != 1:  # answered by a concurrent request: this one adds to it
                 db.rollback()

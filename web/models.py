@@ -5,8 +5,9 @@ import secrets
 from datetime import UTC, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import (JSON, Boolean, CheckConstraint, DateTime, Float, ForeignKey, Integer,
+from sqlalchemy import (JSON, Boolean, CheckConstraint, DateTime, Float, ForeignKey, Index, Integer,
                         LargeBinary, MetaData, String, Text, TypeDecorator, UniqueConstraint)
+from sqlalchemy import text as sql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 ROLES = ("volunteer", "coordinator", "caseworker", "leader", "admin")
@@ -18,6 +19,8 @@ MESSAGE_KINDS = ("question", "answer", "information")
 #: What a volunteer is told about by e-mail and by the unread marker.
 NEWS_EVENTS = ("question", "closed", "reopened")
 DECISIONS = ("confirm", "reject")
+#: Why a case was closed without a message to the volunteer; "referred" carries the place in words.
+CLOSE_REASONS = ("not_municipal", "citizen_declines", "referred")
 IDEMPOTENCY_KEY_MAX = 255
 CLOSED_AT_AGREES = ("(status = 'closed' AND closed_at IS NOT NULL) "
                     "OR (status <> 'closed' AND closed_at IS NULL)")
@@ -93,6 +96,7 @@ class User(UserMixin, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     #: Where a volunteer is told that a case has news (never what the news is); optional.
     email: Mapped[str | None] = mapped_column(String(254))
+    last_login_at: Mapped[datetime | None]
     organisation: Mapped[Organisation | None] = relationship(lazy="joined")
 
     @property
@@ -110,7 +114,15 @@ class Case(Base):
                       # A closed case has its closing time, and only a closed case has one.
                       CheckConstraint(CLOSED_AT_AGREES, name="closed_at"),
                       # A retried submission finds its first case (POST /api/v1/notes).
-                      UniqueConstraint("created_by_id", "idempotency_key"))
+                      UniqueConstraint("created_by_id", "idempotency_key"),
+                      CheckConstraint(f"close_reason IS NULL OR {_one_of('close_reason', CLOSE_REASONS)}",
+                                      name="close_reason"),
+                      # The queue's two orders, each read from an index at any depth (keyset pages).
+                      Index("ix_cases_due_at_id", "due_at", "id"),
+                      Index("ix_cases_created_at_id", "created_at", "id"),
+                      # Word search in the redacted text on PostgreSQL (SQLite scans with LIKE).
+                      Index("ix_cases_text_search", sql("to_tsvector('danish', text)"),
+                            postgresql_using="gin").ddl_if(dialect="postgresql"))
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(24), unique=True, default=new_public_id)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
@@ -123,9 +135,19 @@ class Case(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    #: The case-handling deadline, set at receipt from the area's days (web/deadlines.py).
+    due_at: Mapped[datetime]
+    assigned_to_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True)
     closed_at: Mapped[datetime | None]
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     message: Mapped[str | None] = mapped_column(Text)
+    close_reason: Mapped[str | None] = mapped_column(String(24))
+    #: The words after "henvist til", redacted like the note.
+    close_reason_text: Mapped[str | None] = mapped_column(Text)
+    reopened_at: Mapped[datetime | None]
+    reopened_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    reopen_reason: Mapped[str | None] = mapped_column(Text)
     idempotency_key: Mapped[str | None] = mapped_column(String(IDEMPOTENCY_KEY_MAX))
     #: Set while the case waits for the volunteer's answer; the finished waits are summed in
     #: waited_seconds (web/messages.py: waiting_seconds).
@@ -138,6 +160,7 @@ class Case(Base):
     news_at: Mapped[datetime | None]
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")
+    assigned_to: Mapped[User | None] = relationship(lazy="joined", foreign_keys=[assigned_to_id])
     suggestions: Mapped[list[Suggestion]] = relationship(
         back_populates="case", order_by="Suggestion.id", cascade="all, delete-orphan")
     decisions: Mapped[list[Decision]] = relationship(

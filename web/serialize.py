@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .cases import latest_decisions, ranked
+from .deadlines import days_left
 from .models import Case, Decision, Message, Suggestion
 
 EXCERPT_LENGTH = 160
@@ -26,7 +27,8 @@ def note_json(case: Case, outcome: list[Suggestion]) -> dict:
             "outcome": [_citation(s) for s in outcome],
             "message": case.message if case.status == "closed" else None,
             "messages": [message_json(m) for m in case.messages],
-            "withdrawn_at": case.withdrawn_at.isoformat() if case.withdrawn_at else None}
+            "withdrawn_at": case.withdrawn_at.isoformat() if case.withdrawn_at else None,
+            "reopened_at": case.reopened_at.isoformat() if case.reopened_at else None}
 
 
 def note_item_json(case: Case, unread: bool) -> dict:
@@ -58,7 +60,10 @@ def case_json(case: Case) -> dict:
             "organisation_wishes": case.organisation_wishes, "status": case.status,
             "created_at": case.created_at.isoformat(),
             "closed_at": case.closed_at.isoformat() if case.closed_at else None,
-            "message": case.message,
+            "message": case.message, "close_reason": case.close_reason,
+            "close_reason_text": case.close_reason_text,
+            "reopened_at": case.reopened_at.isoformat() if case.reopened_at else None,
+            "reopen_reason": case.reopen_reason, **_deadline(case),
             "suggestions": [suggestion_json(s, latest.get(s.id)) for s in ordered],
             "decisions": [decision_json(d) for d in case.decisions],
             "messages": [message_json(m) for m in case.messages],
@@ -71,8 +76,14 @@ def queue_item_json(case: Case, top: Suggestion | None) -> dict:
     excerpt = case.text if len(case.text) <= EXCERPT_LENGTH else (
         case.text[:EXCERPT_LENGTH].rsplit(" ", 1)[0] + " …")
     return {"id": case.public_id, "created_at": case.created_at.isoformat(),
-            "area": case.area, "status": case.status, "excerpt": excerpt,
+            "area": case.area, "status": case.status, "excerpt": excerpt, **_deadline(case),
             "top": None if top is None else {**_citation(top), "score": top.score}}
+
+
+def _deadline(case: Case) -> dict:
+    """Who has the case, its deadline and the whole days left (negative when overdue)."""
+    return {"assigned_to": case.assigned_to.username if case.assigned_to else None,
+            "deadline": case.due_at.isoformat(), "days_left": days_left(case)}
 
 
 def entry_json(entry) -> dict:

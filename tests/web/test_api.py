@@ -129,10 +129,10 @@ def test_decision_values_are_checked(client, vol, cw):
         response = client.post(url, json=body, headers=cw)
         assert response.status_code == 400, body
         assert "error" in response.get_json()
-    assert client.post(f"/api/v1/cases/{note_id}/close", headers=cw).status_code == 200
+    assert client.post(f"/api/v1/cases/{note_id}/close", json={"message": "Tak."}, headers=cw).status_code == 200
     again = client.post(url, json={"entry_id": entry, "decision": "confirm"}, headers=cw)
     assert again.status_code == 409 and again.get_json() == {"error": "the case is closed or withdrawn"}
-    assert client.post(f"/api/v1/cases/{note_id}/close", headers=cw).status_code == 409
+    assert client.post(f"/api/v1/cases/{note_id}/close", json={"message": "Tak."}, headers=cw).status_code == 409
 
 
 def test_queue_filters(client, vol, cw):
@@ -145,7 +145,7 @@ def test_queue_filters(client, vol, cw):
     assert [i["id"] for i in only] == [refugee]
     ascii_area = client.get("/api/v1/queue?area=aeldre", headers=cw).get_json()["items"]
     assert [i["id"] for i in ascii_area] == [elderly]
-    client.post(f"/api/v1/cases/{elderly}/close", headers=cw)
+    client.post(f"/api/v1/cases/{elderly}/close", json={"reason": "not_municipal"}, headers=cw)
     closed = client.get("/api/v1/queue?status=closed", headers=cw).get_json()["items"]
     assert [i["id"] for i in closed] == [elderly]
     lost = client.get("/api/v1/queue?status=lost", headers=cw)

@@ -97,7 +97,7 @@ def test_decision_on_a_closed_case_is_refused(store_app):
     client = store_app.test_client()
     headers = token_for(client, "cw")
     ref = add_case(store_app)
-    assert client.post(f"/api/v1/cases/{ref}/close", json={}, headers=headers).status_code == 200
+    assert client.post(f"/api/v1/cases/{ref}/close", json={"message": "Tak."}, headers=headers).status_code == 200
     entry = client.get(f"/api/v1/cases/{ref}", headers=headers).get_json()["suggestions"][0]["id"]
     response = client.post(f"/api/v1/cases/{ref}/decisions", json={"entry_id": entry, "decision": "confirm"},
                            headers=headers)
@@ -105,7 +105,7 @@ def test_decision_on_a_closed_case_is_refused(store_app):
     again = client.post(f"/api/v1/cases/{ref}/close", json={"message": "igen"}, headers=headers)
     assert again.status_code == 409 and again.get_json() == {"error": "the case is closed or withdrawn"}
     case = client.get(f"/api/v1/cases/{ref}", headers=headers).get_json()
-    assert case["decisions"] == [] and case["status"] == "closed" and case["message"] is None
+    assert case["decisions"] == [] and case["status"] == "closed" and case["message"] == "Tak."
 
 
 def test_a_decision_on_a_case_closed_meanwhile_is_refused(app, matcher):
@@ -120,13 +120,13 @@ def test_a_decision_on_a_case_closed_meanwhile_is_refused(app, matcher):
         entry = case.suggestions[0].entry_id
         with app.app_context():  # another request, its own session and connection
             other = web_db.session()
-            cases.close(other, cases.get_case(other, ref), user(app, "cw"))
+            cases.close(other, cases.get_case(other, ref), user(app, "cw"), "Tak.")
         assert case.status == "pending"  # stale in this session
         with pytest.raises(cases.CaseError) as exc:
             cases.decide(store, matcher, case, user(app, "cw"), entry, "confirm")
         assert exc.value.code == "case_closed"
         with pytest.raises(cases.CaseError):
-            cases.close(store, cases.get_case(store, ref), user(app, "cw"))
+            cases.close(store, cases.get_case(store, ref), user(app, "cw"), "Tak.")
         assert store.scalar(select(Decision.id).where(Decision.case_id == case.id)) is None
 
 

@@ -19,15 +19,16 @@ def _age(app, public_id: str, days: int) -> None:
         store.commit()
 
 
-def test_queue_oldest_first_with_age_area_and_top_suggestion(app, client, auth):
-    """Rows come oldest first, with age, area and the top suggestion."""
+def test_queue_by_receipt_oldest_first_with_age_area_and_top_suggestion(app, client, auth):
+    """Sorted by receipt, rows come oldest first, with "for 3 dage siden", area and the top suggestion."""
     newer = add_case(app, area="flygtning")
     older = add_case(app, area="ældre")
     _age(app, older, 3)
     auth.login("cw")
-    page = client.get("/caseworker/queue").get_data(as_text=True)
+    page = client.get("/caseworker/queue?sort=received").get_data(as_text=True)
     assert page.index(older) < page.index(newer)
-    assert "3 dage" in page and "Flygtning" in page and "Ældre" in page
+    assert "for 3 dage siden" in page and "Flygtning" in page and "Ældre" in page
+    assert "Alder" not in page
     with app.app_context():
         top = cases.top_suggestion(cases.get_case(db.session(), older))
     assert top.title in page
@@ -42,7 +43,7 @@ def test_queue_filters_by_area_and_status(app, client, auth):
     page = client.get("/caseworker/queue?area=aeldre").get_data(as_text=True)  # as the API takes it
     assert elderly in page and refugee not in page
     with app.app_context():
-        cases.close(db.session(), cases.get_case(db.session(), elderly), user(app, "cw"))
+        cases.close(db.session(), cases.get_case(db.session(), elderly), user(app, "cw"), "Tak.")
     assert elderly not in client.get("/caseworker/queue").get_data(as_text=True)
     assert elderly in client.get("/caseworker/queue?status=closed").get_data(as_text=True)
     assert client.get("/caseworker/queue?status=lost").status_code == 400
@@ -96,16 +97,17 @@ def test_confirm_reject_search_and_close(app, client, auth):
     assert client.post(f"{url}/decisions", data={"entry_id": missed.id,
                                                  "decision": "maybe"}).status_code == 400
 
-    response = client.post(f"{url}/close", data={"message": "Vi kontakter borgeren."},
-                           follow_redirects=True)
+    response = client.post(f"{url}/close", data={"message": "Vi kontakter borgeren.",
+                                                 "confirmed": "yes"}, follow_redirects=True)
     assert "Sagen er lukket" in response.get_data(as_text=True)
     with app.app_context():
         case = cases.get_case(db.session(), public_id)
         assert case.status == "closed" and case.message == "Vi kontakter borgeren."
         assert {s.entry_id for s in cases.outcome(case)} == {ranked[0].entry_id, missed.id}
     closed_page = client.get(url).get_data(as_text=True)
-    assert "Luk sagen og send svar" not in closed_page and 'value="confirm"' not in closed_page
-    again = client.post(f"{url}/close", data={"message": "igen"}, follow_redirects=True)
+    assert 'id="close-form"' not in closed_page and 'value="confirm"' not in closed_page
+    again = client.post(f"{url}/close", data={"message": "igen", "confirmed": "yes"},
+                        follow_redirects=True)
     assert "Sagen er allerede lukket" in again.get_data(as_text=True)
 
 
@@ -118,7 +120,8 @@ def test_views_and_decisions_are_audited(app, client, auth):
         entry = cases.get_case(db.session(), public_id).suggestions[0].entry_id
     client.post(f"/caseworker/cases/{public_id}/decisions",
                 data={"entry_id": entry, "decision": "reject"})
-    client.post(f"/caseworker/cases/{public_id}/close", data={})
+    client.post(f"/caseworker/cases/{public_id}/close", data={"reason": "citizen_declines",
+                                                              "confirmed": "yes"})
     with app.app_context():
         events = db.session().scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
         trail = [(e.user.username if e.user else None, e.action) for e in events]

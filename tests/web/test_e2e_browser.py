@@ -112,6 +112,13 @@ def test_volunteer_to_caseworker_and_back(live_server, browser):
     _login(caseworker, "cw")
     caseworker.click(f"text={reference}")
     caseworker.wait_for_load_state("load")  # the deferred shortcut script has run
+    # Opening a case does not take it; "Tag sagen" does, and it is then under "Mine sager".
+    assert "Ingen har taget sagen" in caseworker.inner_text("#assignment")
+    caseworker.click("button:has-text('Tag sagen')")
+    caseworker.wait_for_selector("text=Du har taget sagen")
+    caseworker.goto("/caseworker/queue?assigned=me")
+    caseworker.click(f"text={reference}")
+    caseworker.wait_for_load_state("load")
     assert "[TELEFON]" in caseworker.inner_text("#note-text")
     assert "et lokale til besøgsvennerne" in caseworker.inner_text(".wishes-box")
     first = caseworker.locator(".suggestion").first
@@ -122,7 +129,15 @@ def test_volunteer_to_caseworker_and_back(live_server, browser):
     caseworker.keyboard.press("c")
     caseworker.wait_for_selector(".suggestion.decided-confirm")
     caseworker.fill("#message", "Visitationen kontakter hende om bad og madservice.")
-    caseworker.click("button:has-text('Luk sagen og send svar')")
+    # Closing asks first, with what is still undecided; "Fortryd" leaves the case open.
+    caseworker.click("#close-button")
+    dialog = caseworker.locator("#close-dialog")
+    dialog.wait_for(state="visible")
+    assert "forslag afgjort" in dialog.inner_text()
+    caseworker.click("#cancel-close")
+    dialog.wait_for(state="hidden")
+    caseworker.click("#close-button")
+    caseworker.click("#confirm-close")
     caseworker.wait_for_selector("text=Sagen er lukket")
 
     volunteer.goto("/volunteer/notes")
@@ -131,6 +146,16 @@ def test_volunteer_to_caseworker_and_back(live_server, browser):
     assert "Visitationen kontakter hende" in volunteer.inner_text("#case-message")
     outcome = volunteer.inner_text(".outcome-list")
     assert citation in outcome and title in outcome
+
+    # The caseworker reopens it with a reason; the volunteer sees it reopened, the answer withdrawn.
+    caseworker.goto(f"/caseworker/cases/{reference}")
+    caseworker.fill("#reopen-reason", "Datteren har ringet med nye oplysninger.")
+    caseworker.click("button:has-text('Genåbn sagen')")
+    caseworker.wait_for_selector("text=Sagen er genåbnet")
+    assert caseworker.locator("#close-form").count() == 1
+    volunteer.reload()
+    assert "genåbnede sagen" in volunteer.inner_text("#case-reopened")
+    assert volunteer.locator("#case-message").count() == 0
     assert problems == []
 
 

@@ -33,7 +33,8 @@ def test_a_retry_with_the_same_key_returns_the_first_case(store_app):
     assert _cases(store_app) == 1
     # The case moves on; a late retry still answers as the first request did, and adds nothing.
     cw = token_for(client, "cw")
-    assert client.post(f"/api/v1/cases/{first.get_json()['id']}/close", json={}, headers=cw).status_code == 200
+    closed = client.post(f"/api/v1/cases/{first.get_json()['id']}/close", json={"message": "Tak."}, headers=cw)
+    assert closed.status_code == 200
     late = client.post("/api/v1/notes", json=BODY, headers=headers)
     assert late.status_code == 201 and late.get_json() == first.get_json()
     assert _cases(store_app) == 1

@@ -6,6 +6,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from web import cases, db, messages
+from web import queue as queues
 from web.models import Case, Message
 
 from webhelpers import AuthActions, add_case, token_for, user
@@ -73,6 +74,50 @@ def test_waiting_time_is_counted_for_the_deadline(app, case_id):
         assert messages.waiting_seconds(case, now=later) == case.waited_seconds + 600
 
 
+def test_the_deadline_stands_still_while_the_case_waits(app, case_id):
+    """With DEADLINE_PAUSES_WHILE_WAITING on, days waited move the deadline on; off, it runs."""
+    from web.deadlines import days_left
+
+    with app.app_context():
+        store = db.session()
+        case = _case(app, case_id)
+        due = case.due_at
+        messages.post(store, case, user(app, "cw"), "Bor hun alene?")
+        case = _case(app, case_id)
+        assert case.status == "waiting"
+        five_days_on = case.waiting_since + timedelta(days=5)
+        paused = days_left(case, now=five_days_on)
+        app.config["DEADLINE_PAUSES_WHILE_WAITING"] = False
+        running = days_left(case, now=five_days_on)
+        app.config["DEADLINE_PAUSES_WHILE_WAITING"] = True
+        assert paused - running == 5
+        # Three days of waiting, then the answer: the deadline is three days later for good.
+        store.execute(update(Case).where(Case.id == case.id)
+                      .values(waiting_since=case.waiting_since - timedelta(days=3)))
+        store.commit()
+        messages.post(store, _case(app, case_id), user(app, "vol"), "Ja, hun bor alene.")
+        case = _case(app, case_id)
+        assert timedelta(days=3) <= case.due_at - due < timedelta(days=3, minutes=1)
+
+
+def test_the_deadline_does_not_move_when_pauses_are_off(app, case_id):
+    """Off, the answer leaves the deadline where it was."""
+    app.config["DEADLINE_PAUSES_WHILE_WAITING"] = False
+    try:
+        with app.app_context():
+            store = db.session()
+            due = _case(app, case_id).due_at
+            messages.post(store, _case(app, case_id), user(app, "cw"), "Bor hun alene?")
+            case = _case(app, case_id)
+            store.execute(update(Case).where(Case.id == case.id)
+                          .values(waiting_since=case.waiting_since - timedelta(days=3)))
+            store.commit()
+            messages.post(store, _case(app, case_id), user(app, "vol"), "Ja.")
+            assert _case(app, case_id).due_at == due
+    finally:
+        app.config["DEADLINE_PAUSES_WHILE_WAITING"] = True
+
+
 def test_the_volunteer_adds_information_until_the_case_is_closed(app, client, auth, case_id):
     """Without a question the volunteer's message is information; after closing, it is refused."""
     auth.login("vol")
@@ -122,8 +167,10 @@ def test_withdrawal_needs_a_reason_and_an_undecided_case(app, client, auth, case
                 assert exc.code == "case_closed"
             else:
                 raise AssertionError("a withdrawn case was changed")
-        assert [c.public_id for c in cases.queue(db.session(), status="withdrawn")] == [case_id]
-        assert cases.queue(db.session()) == []
+        cw = user(app, "cw")
+        withdrawn = queues.find(db.session(), cw, queues.parse(status="withdrawn"), 50).items
+        assert [c.public_id for c in withdrawn] == [case_id]
+        assert queues.find(db.session(), cw, queues.parse(), 50).items == []
 
     decided = add_case(app)
     with app.app_context():
@@ -172,7 +219,7 @@ def test_api_messages_threads_and_the_volunteers_list(app, client, case_id):
                        headers=vol2).status_code == 404
     assert client.post(f"/api/v1/cases/{case_id}/messages", json={"text": "Hej"},
                        headers=coord).status_code == 403
-    client.post(f"/api/v1/cases/{case_id}/close", json={}, headers=cw)
+    client.post(f"/api/v1/cases/{case_id}/close", json={"message": "Tak."}, headers=cw)
     late = client.post(f"/api/v1/cases/{case_id}/messages", json={"text": "Hej"}, headers=vol)
     assert late.status_code == 409
 

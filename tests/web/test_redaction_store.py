@@ -52,7 +52,7 @@ def test_web_form_redacts_everything_it_stores(app, tmp_path, caplog):
     caseworker.post(f"/caseworker/cases/{public_id}/decisions", data={
         "entry_id": entry, "decision": "confirm", "reason": "Talte med hende på 22 33 44 55"})
     caseworker.post(f"/caseworker/cases/{public_id}/close",
-                    data={"message": "Hun har CPR 010190-1234, vi ringer."})
+                    data={"message": "Hun har CPR 010190-1234, vi ringer.", "confirmed": "yes"})
 
     stored = _stored_text(app)
     assert "[CPR]" in stored and "[TELEFON]" in stored and "[EMAIL]" in stored

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from web import cases, db
+from web import queue as queues
 from web.accounts import authenticate, issue_token, user_for_token
 from web.models import ApiToken, AuditEvent, Case, Decision, Suggestion, User, new_public_id
 
@@ -92,11 +93,11 @@ def test_closed_cases_refuse_changes(app):
     with app.app_context():
         store, matcher = db.session(), app.extensions["matcher"]
         case = cases.get_case(store, public_id)
-        cases.close(store, case, user(app, "cw"))
+        cases.close(store, case, user(app, "cw"), "Tak.")
         entry = case.suggestions[0].entry_id
         for action in (lambda: cases.decide(store, matcher, case, user(app, "cw"), entry,
                                             "confirm"),
-                       lambda: cases.close(store, case, user(app, "cw"))):
+                       lambda: cases.close(store, case, user(app, "cw"), "Tak.")):
             with pytest.raises(cases.CaseError, match="case_closed"):
                 action()
 
@@ -110,12 +111,18 @@ def test_queue_is_oldest_first_and_filters(app):
             # Spread the times: several inserts can share a timestamp on a fast machine.
             cases.get_case(store, public_id).created_at -= timedelta(days=10 - i)
         store.commit()
-        assert [c.public_id for c in cases.queue(store)] == ids
-        assert [c.public_id for c in cases.queue(store, area="ældre")] == [ids[0], ids[2]]
-        assert [c.public_id for c in cases.queue(store, area="aeldre")] == [ids[0], ids[2]]
-        cases.close(store, cases.get_case(store, ids[0]), user(app, "cw"))
-        assert [c.public_id for c in cases.queue(store)] == ids[1:]
-        assert [c.public_id for c in cases.queue(store, status="closed")] == ids[:1]
+        cw = user(app, "cw")
+
+        def listed(**filters):
+            query = queues.parse(sort="received", **filters)
+            return [c.public_id for c in queues.find(store, cw, query, size=50).items]
+
+        assert listed() == ids
+        assert listed(area="ældre") == [ids[0], ids[2]]
+        assert listed(area="aeldre") == [ids[0], ids[2]]
+        cases.close(store, cases.get_case(store, ids[0]), cw, "Tak for henvendelsen.")
+        assert listed() == ids[1:]
+        assert listed(status="closed") == ids[:1]
 
 
 def test_volunteers_read_their_own_cases_and_coordinators_their_organisations(app):

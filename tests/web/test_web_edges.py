@@ -73,7 +73,7 @@ def test_a_decision_on_a_closed_case_or_an_unknown_entry_is_refused_with_a_messa
                           follow_redirects=True)
     assert "Den valgte regel eller det valgte tilbud findes ikke." in unknown.get_data(as_text=True)
     assert _decisions(app) == 0
-    assert client.post(f"{url}/close", data={"message": "Færdig."}).status_code == 302
+    assert client.post(f"{url}/close", data={"message": "Færdig.", "confirmed": "yes"}).status_code == 302
     with app.app_context():
         entry = sorted(cases.get_case(db.session(), public_id).suggestions, key=lambda s: s.rank)[0].entry_id
     closed = client.post(f"{url}/decisions", data={"entry_id": entry, "decision": "confirm"},

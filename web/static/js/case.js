@@ -51,4 +51,25 @@
     var again = cards.findIndex(function (card) { return "#" + card.id === window.location.hash; });
     if (again !== -1) { select(again); }
   }
+
+  // Closing asks first: the first press opens the dialog; "Ja, luk sagen" sends the form.
+  var closeForm = document.getElementById("close-form");
+  var dialog = document.getElementById("close-dialog");
+  if (closeForm && dialog && dialog.showModal) {
+    closeForm.addEventListener("submit", function (event) {
+      var by = event.submitter;
+      if (by && by.name === "confirmed") { return; }
+      event.preventDefault();
+      if (!dialog.open) { dialog.showModal(); }
+    });
+    document.getElementById("cancel-close").addEventListener("click", function () { dialog.close(); });
+  }
+  // "Henvist til" needs the place; the field shows only with that reason.
+  var reason = document.getElementById("reason");
+  var place = document.getElementById("reason-text-field");
+  if (reason && place) {
+    var toggle = function () { place.hidden = reason.value !== "referred"; };
+    reason.addEventListener("change", toggle);
+    toggle();
+  }
 })();
