@@ -270,29 +270,37 @@ def fit(matcher: "Matcher", progress: Callable[[int, int], None] | None = None) 
     total = len(texts) + len(dev)
     step = (lambda done, _t: progress(done, total)) if progress else None
     vecs, scores, _ = features_of(matcher, texts, step)
-    x = np.hstack([vecs, scores])
-    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
-    # balanced classes: the out-of-scope notes weigh as much in all as the in-scope ones
-    w = np.where(is_out == 1, 0.5 / max(is_out.mean(), 1e-9), 0.5 / max(1 - is_out.mean(), 1e-9))
-    beta = fit_logistic((x - mean) / scale, is_out, SCOPE_L2 * len(x) / 100, w)
-    model = ConfidenceModel(mean, scale, beta, 0.5, np.zeros(4), {})
-
     step = (lambda done, _t: progress(len(texts) + done, total)) if progress else None
     dvecs, dscores, dtops = features_of(matcher, [r["text"] for r in dev], step)
-    z = np.array([model.scope_logit(v, s) for v, s in zip(dvecs, dscores)])
     dev_out = np.array([0.0 if r["labels"] else 1.0 for r in dev])
-    model.threshold = choose_threshold(1 / (1 + np.exp(-z)), dev_out)
-    y = np.array([float(confirmed(corpus, t, r["labels"])) for t, r in zip(dtops, dev)])
-    cal_x = np.column_stack([z, dscores[:, 0], dscores[:, 1]])
-    if 0 < y.sum() < len(y):
-        model.calibration = fit_logistic(cal_x, y, CALIBRATION_L2)
-    else:  # one class only: a constant probability (the share confirmed)
-        p = min(max(y.mean() if len(y) else 0.5, 1e-3), 1 - 1e-3)
-        model.calibration = np.array([math.log(p / (1 - p)), 0.0, 0.0, 0.0])
+    dev_hit = np.array([float(confirmed(corpus, t, r["labels"])) for t, r in zip(dtops, dev)])
+    model = fit_features(vecs, scores, is_out, dvecs, dscores, dev_out, dev_hit)
     model.manifest = dict(
         expected_manifest(settings, corpus, matcher.encoder.name), matcher=__version__,
         training_notes=len(texts), training_out_of_scope=int(is_out.sum()), dev_notes=len(dev),
         build_seconds=round(time.perf_counter() - started, 1), built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    return model
+
+
+def fit_features(vecs: np.ndarray, scores: np.ndarray, is_out: np.ndarray, dev_vecs: np.ndarray,
+                 dev_scores: np.ndarray, dev_out: np.ndarray, dev_hit: np.ndarray,
+                 scope_l2: float = SCOPE_L2, max_flags: float = MAX_DEV_FLAGS) -> ConfidenceModel:
+    """The models from the features: the scope model on the training notes (`is_out` 1 for out of
+    scope), its threshold on dev (`dev_out`), the calibration on dev (`dev_hit`: top confirmed)."""
+    x = np.hstack([vecs, scores])
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
+    # balanced classes: the out-of-scope notes weigh as much in all as the in-scope ones
+    w = np.where(is_out == 1, 0.5 / max(is_out.mean(), 1e-9), 0.5 / max(1 - is_out.mean(), 1e-9))
+    beta = fit_logistic((x - mean) / scale, is_out, scope_l2 * len(x) / 100, w)
+    model = ConfidenceModel(mean, scale, beta, 0.5, np.zeros(4), {})
+    z = np.array([model.scope_logit(v, s) for v, s in zip(dev_vecs, dev_scores)])
+    model.threshold = choose_threshold(1 / (1 + np.exp(-z)), dev_out, max_flags)
+    cal_x = np.column_stack([z, dev_scores[:, 0], dev_scores[:, 1]])
+    if 0 < dev_hit.sum() < len(dev_hit):
+        model.calibration = fit_logistic(cal_x, dev_hit, CALIBRATION_L2)
+    else:  # one class only: a constant probability (the share confirmed)
+        p = min(max(dev_hit.mean() if len(dev_hit) else 0.5, 1e-3), 1 - 1e-3)
+        model.calibration = np.array([math.log(p / (1 - p)), 0.0, 0.0, 0.0])
     return model
 
 
