@@ -18,7 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from matcher import Matcher, Settings, engine  # noqa: E402
-from matcher.evidence_eval import evidence_precision, load_evidence_labels  # noqa: E402
+import numpy as np  # noqa: E402
+
+from matcher.evidence_eval import load_evidence_labels  # noqa: E402
 
 
 def main() -> None:
@@ -26,17 +28,39 @@ def main() -> None:
     dev = {(row := json.loads(line))["id"]: row["text"]
            for line in (ROOT / "eval" / "dev.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()}
     labels = load_evidence_labels(ROOT / "eval" / "evidence.jsonl", dev)
-    chosen = engine.EVIDENCE_Z
-    print(f"encoder {m.encoder.name}, {len(labels)} notes, top 10; engine default EVIDENCE_Z = {chosen}\n")
+    print(f"encoder {m.encoder.name}, {len(labels)} notes, top 10; engine default EVIDENCE_Z = {engine.EVIDENCE_Z}\n")
+    # One match per note: each suggestion's per-sentence scores are kept and the evidence is picked
+    # for every margin afterwards with the engine's own rule (engine.pick_evidence).
+    seen: list[tuple[set, list[str], np.ndarray, np.ndarray]] = []
+    original = engine.Matcher._suggestion
+
+    def keep(self, rank, i, score, sents, per_sent, support):
+        s = original(self, rank, i, score, sents, per_sent, support)
+        seen.append((current, s.id, list(sents), per_sent.copy(), support.copy()))
+        return s
+
+    engine.Matcher._suggestion = keep
+    for label in labels:
+        current = label
+        m.match(label.text, top=10)
+    engine.Matcher._suggestion = original
     print("| margin (z) | suggestions | quoted | precision | covered | silent |")
     print("|---|---|---|---|---|---|")
     for z in (float("-inf"), 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5):
-        engine.EVIDENCE_Z = z
-        r = evidence_precision(m, labels)
+        quoted = right = suggested = covered = silent = 0
+        for label, entry, sents, per_sent, support in seen:
+            if entry not in label.support:
+                continue
+            picked = [sents[j] for j in engine.pick_evidence(per_sent, support, z)]
+            hits = sum(p in label.support[entry] for p in picked)
+            suggested += 1
+            quoted += len(picked)
+            right += hits
+            covered += hits > 0
+            silent += not picked
         name = "none" if z == float("-inf") else f"{z:.1f}"
-        print(f"| {name} | {r['suggestions']} | {r['quoted']} | {r['precision']:.3f} | {r['covered']:.3f} "
-              f"| {r['silent']:.3f} |")
-    engine.EVIDENCE_Z = chosen
+        print(f"| {name} | {suggested} | {quoted} | {right / max(quoted, 1):.3f} | {covered / max(suggested, 1):.3f} "
+              f"| {silent / max(suggested, 1):.3f} |")
 
 
 if __name__ == "__main__":

@@ -250,15 +250,27 @@ def features_of(matcher: "Matcher", texts: Sequence[str],
 
 
 def choose_threshold(p_out: np.ndarray, is_out: np.ndarray, max_flags: float = MAX_DEV_FLAGS) -> float:
-    """The lowest threshold on P(out of scope) that flags at most `max_flags` of the in-scope notes."""
+    """The threshold on P(out of scope): as many out-of-scope notes flagged as flagging at most
+    `max_flags` of the in-scope ones allows, placed midway (in log-odds) between the lowest of those
+    out-of-scope notes and the next in-scope note below it, so no in-scope note is flagged that
+    need not be."""
     inside = np.sort(p_out[is_out == 0])[::-1]
-    allowed = int(math.floor(max_flags * len(inside)))
+    outside = p_out[is_out == 1]
     if len(inside) == 0:
         return 0.5
+    allowed = int(math.floor(max_flags * len(inside)))
     if allowed >= len(inside):
         return float(inside[-1])
-    # strictly above the (allowed+1)-th highest in-scope probability
-    return float(np.nextafter(inside[allowed], 1.0))
+    lowest = float(np.nextafter(inside[allowed], 1.0))  # strictly above the (allowed+1)-th in-scope note
+    flagged = outside[outside >= lowest]
+    if not len(flagged):
+        return lowest
+    top = float(flagged.min())
+    below = inside[inside < top]
+    if not len(below):
+        return top
+    logit = lambda p: math.log(max(p, 1e-12) / max(1 - p, 1e-12))  # noqa: E731
+    return max(lowest, _sigmoid((logit(top) + logit(float(below[0]))) / 2))
 
 
 def fit(matcher: "Matcher", progress: Callable[[int, int], None] | None = None) -> ConfidenceModel:

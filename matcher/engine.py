@@ -43,7 +43,7 @@ _MAX_EVIDENCE = 3
 #: deviations above its mean score over all entries: a sentence about a benefit cut, or one of
 #: placeholders, is close to no entry in particular and supports none (issue 13 §4; chosen on the
 #: evidence labels of eval/evidence.jsonl, benchmarks/evidence_precision.py).
-EVIDENCE_Z = 2.0
+EVIDENCE_Z = 1.0
 
 
 @dataclass
@@ -377,9 +377,7 @@ class Matcher:
     def _suggestion(self, rank: int, i: int, score: float, sents: list[str], per_sent: np.ndarray,
                     support: np.ndarray) -> Suggestion:
         e = self.corpus.entries[i]
-        best = float(np.max(per_sent))
-        picked = [j for j in np.argsort(-per_sent, kind="stable")[:_MAX_EVIDENCE]
-                  if per_sent[j] >= best - _EVIDENCE_MARGIN and support[j] >= EVIDENCE_Z]
+        picked = pick_evidence(per_sent, support, EVIDENCE_Z)
         return Suggestion(
             rank=rank,
             kind=e.kind,
@@ -415,6 +413,14 @@ def note_sentences(clean: str) -> list[str]:
         if room <= 0:
             break
     return out or [clean[:MAX_SENTENCE_CHARS]]
+
+
+def pick_evidence(per_sent: np.ndarray, support: np.ndarray, margin: float) -> list[int]:
+    """The sentences quoted for an entry: its best (up to _MAX_EVIDENCE, within _EVIDENCE_MARGIN of
+    the best) whose support (sentence_support) clears `margin`; in the note's order."""
+    best = float(np.max(per_sent))
+    return sorted(int(j) for j in np.argsort(-per_sent, kind="stable")[:_MAX_EVIDENCE]
+                  if per_sent[j] >= best - _EVIDENCE_MARGIN and support[j] >= margin)
 
 
 def sentence_support(per_sentence: np.ndarray, alive: np.ndarray) -> np.ndarray:
