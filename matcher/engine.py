@@ -200,6 +200,7 @@ class Matcher:
 
         per_sentence = signals["_per_sentence"]
         support = sentence_support(per_sentence, alive)
+        support[[not quotable(t) for t in sents]] = -np.inf  # nothing but placeholders: never evidence
         out: list[Suggestion] = []
         for i in np.argsort(-fused, kind="stable"):
             if len(out) >= top or not np.isfinite(fused[i]) or shown[i] < st.min_score:
@@ -421,6 +422,15 @@ def pick_evidence(per_sent: np.ndarray, support: np.ndarray, margin: float) -> l
     best = float(np.max(per_sent))
     return sorted(int(j) for j in np.argsort(-per_sent, kind="stable")[:_MAX_EVIDENCE]
                   if per_sent[j] >= best - _EVIDENCE_MARGIN and support[j] >= margin)
+
+
+_PLACEHOLDER = re.compile(r"\[[A-ZÆØÅ]+(?: \d+)?\]")
+
+
+def quotable(sentence: str) -> bool:
+    """Whether a sentence says anything once the redaction's placeholders ([NAVN 1], [TELEFON]) are
+    left out: a sentence of placeholders is quoted for no entry."""
+    return bool(re.search(r"\w", _PLACEHOLDER.sub(" ", sentence)))
 
 
 def sentence_support(per_sentence: np.ndarray, alive: np.ndarray) -> np.ndarray:
