@@ -120,6 +120,11 @@ class Case(Base):
                       # The queue's two orders, each read from an index at any depth (keyset pages).
                       Index("ix_cases_due_at_id", "due_at", "id"),
                       Index("ix_cases_created_at_id", "created_at", "id"),
+                      Index("ix_cases_status_due_at_id", "status", "due_at", "id"),
+                      # A reference's beginning (LIKE 'ABCD-EF%'): PostgreSQL's collation keeps the
+                      # unique index from serving LIKE, text_pattern_ops does (elsewhere a plain index).
+                      Index("ix_cases_public_id_prefix", "public_id",
+                            postgresql_ops={"public_id": "text_pattern_ops"}),
                       # Word search in the redacted text on PostgreSQL (SQLite scans with LIKE).
                       Index("ix_cases_text_search", sql("to_tsvector('danish', text)"),
                             postgresql_using="gin").ddl_if(dialect="postgresql"))

@@ -246,3 +246,20 @@ def test_the_note_form_warns_at_the_limit_instead_of_cutting(live_server, browse
     assert "5.003" in counter.inner_text() and "højst 5.000" in counter.inner_text()
     assert "warning" in (counter.get_attribute("class") or "")
     assert problems == []
+
+
+def test_the_caseworkers_question_and_answer_warn_at_the_limit_too(live_server_with_mail, browser):
+    """The caseworker's question and closing message are not cut at 5,000 characters either."""
+    base, app, _box = live_server_with_mail
+    reference = add_case(app)
+    problems: list[str] = []
+    caseworker = _open_page(browser, base, problems)
+    _login(caseworker, "cw")
+    caseworker.goto(f"/caseworker/cases/{reference}")
+    caseworker.wait_for_load_state("load")
+    for field, counter in (("#question-text", "#question-count"), ("#message", "#close-message-count")):
+        caseworker.fill(field, "a" * 5003)
+        assert caseworker.input_value(field) == "a" * 5003
+        words = caseworker.inner_text(counter)
+        assert "5.003" in words and "højst 5.000" in words
+    assert problems == []

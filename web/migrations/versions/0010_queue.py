@@ -54,6 +54,9 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_cases_assigned_to_id'), ['assigned_to_id'], unique=False)
         batch_op.create_index('ix_cases_due_at_id', ['due_at', 'id'], unique=False)
         batch_op.create_index('ix_cases_created_at_id', ['created_at', 'id'], unique=False)
+        batch_op.create_index('ix_cases_status_due_at_id', ['status', 'due_at', 'id'], unique=False)
+        batch_op.create_index('ix_cases_public_id_prefix', ['public_id'], unique=False,
+                              postgresql_ops={'public_id': 'text_pattern_ops'})
     if connection.dialect.name == "postgresql":
         op.create_index('ix_cases_text_search', 'cases', [sa.text("to_tsvector('danish', text)")],
                         postgresql_using='gin')
@@ -64,6 +67,8 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.drop_index('ix_cases_text_search', table_name='cases')
     with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_index('ix_cases_status_due_at_id')
+        batch_op.drop_index('ix_cases_public_id_prefix')
         batch_op.drop_index('ix_cases_created_at_id')
         batch_op.drop_index('ix_cases_due_at_id')
         batch_op.drop_index(batch_op.f('ix_cases_assigned_to_id'))
