@@ -40,9 +40,9 @@ _DENSE_K = 8192  # documents per query: the whole corpus here (about 3,500); a b
 _EVIDENCE_MARGIN = 0.03
 _MAX_EVIDENCE = 3
 #: A sentence is quoted for an entry only when its own score for the entry stands this many standard
-#: deviations above its mean score over all entries: a sentence about a benefit cut, or one of
-#: placeholders, is close to no entry in particular and supports none (issue 13 §4; chosen on the
-#: evidence labels of eval/evidence.jsonl, benchmarks/evidence_precision.py).
+#: deviations above its mean score over all entries: a sentence close to no entry in particular
+#: supports none (issue 13 §4; chosen on the evidence labels of eval/evidence.jsonl,
+#: benchmarks/evidence_precision.py). A sentence of nothing but placeholders is never quoted (quotable).
 EVIDENCE_Z = 1.0
 
 
