@@ -69,9 +69,10 @@ def _load_matcher(settings: Settings, quiet: bool = False):
     from .engine import Matcher
 
     with _progress_bar("Tuning encoder on the corpus", "batch", quiet) as tune, \
-            _progress_bar("Encoding corpus", "text", quiet) as encode:
+            _progress_bar("Encoding corpus", "text", quiet) as encode, \
+            _progress_bar("Fitting the confidence model", "note", quiet) as judge:
         try:
-            return Matcher.load(settings, progress=encode, tune_progress=tune)
+            return Matcher.load(settings, progress=encode, tune_progress=tune, confidence_progress=judge)
         except CorpusError as exc:
             raise click.ClickException(f"the rules corpus is broken: {exc}") from None
         except ValueError as exc:
@@ -209,6 +210,7 @@ def index_build(encoder: str | None, if_missing: bool, retune: bool) -> None:
         try:
             DenseIndex.load(folder, expected_manifest(settings, corpus, enc))
             click.echo(f"index is up to date: {folder}")
+            _confidence_model(settings)
             return
         except (FileNotFoundError, IndexMismatch):
             pass
@@ -216,6 +218,20 @@ def index_build(encoder: str | None, if_missing: bool, retune: bool) -> None:
         dense = build_index(settings, corpus, enc, progress=progress)
     m = dense.manifest
     click.echo(f"built {folder}: {m['entries']} entries, {m['documents']} documents, {m['build_seconds']} s")
+    _confidence_model(settings)
+
+
+def _confidence_model(settings: Settings) -> None:
+    """Load the matcher once, which fits the confidence model when it is missing or stale."""
+    from .confidence import model_folder
+
+    m = _load_matcher(settings)
+    if m.confidence is None:
+        click.echo("no confidence model: this corpus has no rules/training/scope/ or eval/dev.jsonl")
+        return
+    info = m.confidence.manifest
+    click.echo(f"confidence model in {model_folder(settings, m.encoder.name)}: {info['training_notes']} training "
+               f"notes, threshold {m.confidence.threshold:.3f} chosen on {info['dev_notes']} dev notes")
 
 
 @main.command()
@@ -250,6 +266,10 @@ def match(text: str | None, jsonl: bool, top: int, encoder: str | None, on: dt.d
         click.echo(f"{s.rank:>2}. {s.score:.3f}  {cite:14} {s.title}")
         for ev in s.evidence:
             click.echo(f"      > {ev}")
+    if suggestions.confidence is not None:
+        click.echo(f"confidence {suggestions.confidence:.2f} that a caseworker confirms the first suggestion")
+    if suggestions.no_good_match:
+        click.echo("no good match: nothing in the corpus seems to fit this note (the list is what was found)")
 
 
 @main.command("eval")

@@ -71,6 +71,9 @@ class AppliesTo(BaseModel):
     min_age: Optional[int] = Field(default=None, ge=0, le=120)
     max_age: Optional[int] = Field(default=None, ge=0, le=120)
     pension_age: Optional[Literal["below", "above"]] = None
+    #: The side of folkepensionsalderen the provision serves in practice where the law does not split by
+    #: age (kontanthjælp, bostøtte, botilbud rarely fit a pensioner): lowered less than pension_age for the other side.
+    pension_age_usual: Optional[Literal["below", "above"]] = None
 
 
 class Rule(_Entry):

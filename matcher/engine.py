@@ -10,6 +10,7 @@ from typing import Callable, Iterable, Optional
 import numpy as np
 
 from . import __version__
+from . import confidence as confidence_model
 from .acts import Acts, Enacted, enacted_text, load_acts
 from .context import PENSION_AGE, mentions_child, stated_age
 from .corpus import Corpus, Entry, Rule, load_corpus, normalise_section
@@ -38,6 +39,11 @@ _MAX_WHOLE_NOTE_CHARS = 2 * _MAX_QUERY_CHARS
 _DENSE_K = 8192  # documents per query: the whole corpus here (about 3,500); a bound for large ones
 _EVIDENCE_MARGIN = 0.03
 _MAX_EVIDENCE = 3
+#: A sentence is quoted for an entry only when its own score for the entry stands this many standard
+#: deviations above its mean score over all entries: a sentence close to no entry in particular
+#: supports none (issue 13 §4; chosen on the evidence labels of eval/evidence.jsonl,
+#: benchmarks/evidence_precision.py). A sentence of nothing but placeholders is never quoted (quotable).
+EVIDENCE_Z = 1.0
 
 
 @dataclass
@@ -64,6 +70,28 @@ class Suggestion:
         return d
 
 
+class Matches(list):
+    """The suggestions of one note (a list, best first) with the engine's verdict on them."""
+
+    def __init__(self, suggestions: Iterable[Suggestion] = (), verdict: "confidence_model.Verdict | None" = None,
+                 note_vector: np.ndarray | None = None, scores: np.ndarray | None = None) -> None:
+        super().__init__(suggestions)
+        self.verdict = verdict or confidence_model.UNKNOWN
+        #: what the confidence model reads (matcher.confidence): the note's vector and score features
+        self.note_vector = note_vector
+        self.scores = scores
+
+    @property
+    def confidence(self) -> Optional[float]:
+        """How likely a caseworker is to confirm the top suggestion (0-1; None without a model)."""
+        return self.verdict.confidence
+
+    @property
+    def no_good_match(self) -> Optional[bool]:
+        """True when the engine judges that nothing in the corpus fits the note."""
+        return self.verdict.no_good_match
+
+
 class Matcher:
     """Loads the corpus, encoder and indexes once; `match` is safe to call from many threads."""
 
@@ -79,6 +107,8 @@ class Matcher:
         self._links = corpus_links(corpus)
         self._age_groups = age_groups(corpus)
         self.forget()
+        #: the scope model and confidence calibration (matcher.confidence); None until loaded
+        self.confidence: "confidence_model.ConfidenceModel | None" = None
         #: whether the default weights match on sparse terms too (they weigh and the index has them)
         self.uses_sparse = settings.weight_sparse > 0 and dense.sparse is not None
         # kept with every stored suggestion, so decisions can be measured per engine configuration
@@ -92,6 +122,7 @@ class Matcher:
         rebuild: bool = True,
         progress: Callable[[int, int], None] | None = None,
         tune_progress: Callable[[int, int], None] | None = None,
+        confidence_progress: Callable[[int, int], None] | None = None,
     ) -> "Matcher":
         """Load corpus, encoder and the saved index; build the index when missing or stale.
 
@@ -101,6 +132,7 @@ class Matcher:
                 either raises IndexMismatch.
             progress: called (done, total) while documents are encoded.
             tune_progress: called (done, total) per batch while a tuned:<base> encoder trains.
+            confidence_progress: called (done, total) per note while the confidence model is fitted.
         Returns:
             A ready Matcher.
         """
@@ -119,7 +151,9 @@ class Matcher:
                 raise IndexMismatch(str(exc)) from None
             log.info("building the index in %s (%s)", folder, exc.__class__.__name__)
             dense = build_index(settings, corpus, encoder, progress=progress)
-        return cls(settings, corpus, encoder, dense, acts)
+        matcher = cls(settings, corpus, encoder, dense, acts)
+        matcher.confidence = confidence_model.load_or_build(matcher, rebuild=rebuild, progress=confidence_progress)
+        return matcher
 
     def match(
         self,
@@ -127,7 +161,7 @@ class Matcher:
         top: int | None = None,
         on: dt.date | None = None,
         weights: dict[str, float] | None = None,
-    ) -> list[Suggestion]:
+    ) -> Matches:
         """Rank corpus entries for a note.
 
         Args:
@@ -140,7 +174,8 @@ class Matcher:
                 'prior' and 'examples' (default: the settings); a weight of 0 switches a retriever
                 off, as the evaluation does.
         Returns:
-            Suggestions, best first, each with the note's sentences that drove it.
+            Suggestions, best first, each with the note's sentences that drove it; the list's
+            `confidence` and `no_good_match` say how sure the engine is (matcher.confidence).
         Raises:
             ValueError: the note has no words.
         """
@@ -164,12 +199,22 @@ class Matcher:
         shown = display_score(fused, st.fusion)
 
         per_sentence = signals["_per_sentence"]
+        support = sentence_support(per_sentence, alive)
+        support[[not quotable(t) for t in sents]] = -np.inf  # nothing but placeholders: never evidence
         out: list[Suggestion] = []
         for i in np.argsort(-fused, kind="stable"):
             if len(out) >= top or not np.isfinite(fused[i]) or shown[i] < st.min_score:
                 break
-            out.append(self._suggestion(len(out) + 1, int(i), float(shown[i]), sents, per_sentence[:, i]))
-        return out
+            out.append(self._suggestion(len(out) + 1, int(i), float(shown[i]), sents, per_sentence[:, i],
+                                        support[:, i]))
+        return self._judged(out, note_vector(q), confidence_model.score_features(signals, fused))
+
+    def _judged(self, out: list[Suggestion], note_vec: np.ndarray, scores: np.ndarray) -> Matches:
+        """The suggestions with the confidence model's verdict (matcher.confidence)."""
+        verdict = self.confidence.judge(note_vec, scores) if self.confidence is not None and out else None
+        if verdict is None and self.confidence is not None:
+            verdict = confidence_model.Verdict(0.0, True, None)  # nothing was suggested at all
+        return Matches(out, verdict, note_vec, scores)
 
     def learn(self, examples: Iterable[Example]) -> int:
         """Feed caseworkers' decisions back into later matches (this process only).
@@ -314,22 +359,26 @@ class Matcher:
         """Push down provisions for another age group than the note speaks of.
 
         A stated age puts ÆL (pension age and above) and the SEL provisions below it apart;
-        provisions only for children drop when the note mentions no child.
+        provisions only for children drop when the note mentions no child; a provision the law
+        gives at any age but that serves one side in practice (`pension_age_usual`) drops less.
         """
-        above, below, children_only = self._age_groups
+        above, below, children_only, usually_above, usually_below = self._age_groups
         wrong = children_only & (not child)
+        unusual = np.zeros_like(wrong)
         if age is not None:
             wrong |= below if age >= PENSION_AGE else above
+            unusual = (usually_below if age >= PENSION_AGE else usually_above) & ~wrong
         if self.settings.fusion == "rrf":
             fused[wrong] *= 0.5
+            fused[unusual] *= 0.75
         else:
             fused[wrong] -= self.settings.age_penalty
+            fused[unusual] -= self.settings.age_usual_penalty
 
-    def _suggestion(self, rank: int, i: int, score: float, sents: list[str], per_sent: np.ndarray) -> Suggestion:
+    def _suggestion(self, rank: int, i: int, score: float, sents: list[str], per_sent: np.ndarray,
+                    support: np.ndarray) -> Suggestion:
         e = self.corpus.entries[i]
-        best = float(np.max(per_sent))
-        picked = [j for j in np.argsort(-per_sent, kind="stable")[:_MAX_EVIDENCE]
-                  if per_sent[j] >= best - _EVIDENCE_MARGIN]
+        picked = pick_evidence(per_sent, support, EVIDENCE_Z)
         return Suggestion(
             rank=rank,
             kind=e.kind,
@@ -367,6 +416,33 @@ def note_sentences(clean: str) -> list[str]:
     return out or [clean[:MAX_SENTENCE_CHARS]]
 
 
+def pick_evidence(per_sent: np.ndarray, support: np.ndarray, margin: float) -> list[int]:
+    """The sentences quoted for an entry: its best (up to _MAX_EVIDENCE, within _EVIDENCE_MARGIN of
+    the best) whose support (sentence_support) clears `margin`; in the note's order."""
+    best = float(np.max(per_sent))
+    return sorted(int(j) for j in np.argsort(-per_sent, kind="stable")[:_MAX_EVIDENCE]
+                  if per_sent[j] >= best - _EVIDENCE_MARGIN and support[j] >= margin)
+
+
+_PLACEHOLDER = re.compile(r"\[[A-ZÆØÅ]+(?: \d+)?\]")
+
+
+def quotable(sentence: str) -> bool:
+    """Whether a sentence says anything once the redaction's placeholders ([NAVN 1], [TELEFON]) are
+    left out: a sentence of placeholders is quoted for no entry."""
+    return bool(re.search(r"\w", _PLACEHOLDER.sub(" ", sentence)))
+
+
+def sentence_support(per_sentence: np.ndarray, alive: np.ndarray) -> np.ndarray:
+    """Each sentence's score for each entry in standard deviations above that sentence's mean over
+    the entries in force (sentences x entries): how much a sentence speaks of this entry rather
+    than of everything a little."""
+    live = per_sentence[:, alive] if alive.any() else per_sentence
+    mean = live.mean(axis=1, keepdims=True)
+    std = live.std(axis=1, keepdims=True)
+    return (per_sentence - mean) / np.maximum(std, 1e-6)
+
+
 def note_vector(q: np.ndarray) -> np.ndarray:
     """The whole note's vector (1 x dim): the normalised mean of its sentence vectors."""
     v = q.mean(axis=0, keepdims=True)
@@ -383,13 +459,17 @@ def corpus_links(corpus: Corpus) -> tuple[np.ndarray, np.ndarray]:
     return (np.array([a for a, _ in pairs], dtype=np.int64), np.array([b for _, b in pairs], dtype=np.int64))
 
 
-def age_groups(corpus: Corpus) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per entry: for people at pension age and above, below it, and for children only."""
+def age_groups(corpus: Corpus) -> tuple[np.ndarray, ...]:
+    """Per entry: for people at pension age and above, below it, for children only, and usually
+    (not by law) above or below pension age."""
     applies = [getattr(e, "applies_to", None) for e in corpus.entries]
-    above = np.array([a is not None and a.pension_age == "above" for a in applies])
-    below = np.array([a is not None and a.pension_age == "below" for a in applies])
-    children = np.array([a is not None and a.max_age is not None and a.max_age < 18 for a in applies])
-    return above, below, children
+
+    def side(attr: str, value: str) -> np.ndarray:
+        return np.array([a is not None and getattr(a, attr) == value for a in applies], dtype=bool)
+
+    children = np.array([a is not None and a.max_age is not None and a.max_age < 18 for a in applies], dtype=bool)
+    return (side("pension_age", "above"), side("pension_age", "below"), children,
+            side("pension_age_usual", "above"), side("pension_age_usual", "below"))
 
 
 def follow_links(fused: np.ndarray, links: tuple[np.ndarray, np.ndarray], margin: float) -> np.ndarray:

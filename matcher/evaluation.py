@@ -11,6 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .confidence import confirmed
 from .corpus import Corpus, Rule
 from .feedback import Example
 from .settings import Settings
@@ -118,11 +119,17 @@ class Evaluator:
         latency: list[float] = []
         top_in: list[float] = []
         top_out: list[float] = []
+        flags: dict[bool, list[float]] = {True: [], False: []}  # no_good_match, by out of scope or not
+        judged: list[tuple[float, float]] = []  # (confidence, top suggestion confirmed)
         for note in notes:
             t = time.perf_counter()
             sugs = matcher.match(note.text, top=30, weights=weights)
             latency.append((time.perf_counter() - t) * 1000)
             (top_in if note.labels else top_out).append(sugs[0].score if sugs else 0.0)
+            if weights is None and sugs.no_good_match is not None:  # the verdict is fitted on the hybrid ranking
+                flags[not note.labels].append(float(sugs.no_good_match))
+                judged.append((sugs.confidence, float(confirmed(matcher.corpus, sugs[0] if sugs else None,
+                                                                note.labels))))
             if note.labels:
                 per_note.append(metrics([s.id for s in sugs if s.kind == "rule"], note.labels))
         row = {"split": split, "method": method, "encoder": encoder, "notes": len(per_note)}
@@ -131,6 +138,11 @@ class Evaluator:
         # Does the displayed score tell out-of-scope notes apart? Mean top score of each kind.
         row["top in"] = float(np.mean(top_in)) if top_in else 0.0
         row["top oos"] = float(np.mean(top_out)) if top_out else 0.0
+        # "Nothing fits": share of out-of-scope notes flagged no_good_match, and of in-scope notes wrongly so.
+        if flags[True] or flags[False]:
+            row["oos flagged"] = float(np.mean(flags[True])) if flags[True] else 0.0
+            row["in flagged"] = float(np.mean(flags[False])) if flags[False] else 0.0
+            row["_judged"] = judged
         row["p50 ms"] = float(np.percentile(latency, 50)) if latency else 0.0
         row["p95 ms"] = float(np.percentile(latency, 95)) if latency else 0.0
         return row
@@ -139,7 +151,7 @@ class Evaluator:
         """The results as a text or Markdown table."""
         rows = self.run(notes, splits)
         cols = ["split", "method", "encoder", "notes", "R@1", "R@5", "R@10", "R@20", "main@5", "MRR@10", "nDCG@10",
-                "top in", "top oos", "p50 ms", "p95 ms"]
+                "top in", "top oos", "oos flagged", "in flagged", "p50 ms", "p95 ms"]
 
         def cell(row: dict, c: str) -> str:
             v = row.get(c, "")
@@ -147,11 +159,42 @@ class Evaluator:
                 return f"{v:.1f}" if c.endswith("ms") else f"{v:.3f}"
             return str(v)
 
-        table = [[cell(r, c) for c in cols] for r in rows]
-        if markdown:
-            lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-            lines += ["| " + " | ".join(r) + " |" for r in table]
-            return "\n".join(lines)
-        widths = [max(len(c), *(len(r[i]) for r in table)) for i, c in enumerate(cols)]
-        fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-        return "\n".join([fmt.format(*cols), *(fmt.format(*r) for r in table)])
+        out = [format_table(cols, [[cell(r, c) for c in cols] for r in rows], markdown)]
+        for r in rows:
+            if r.get("_judged"):
+                title = f"Reliability of the confidence: {r['split']}, {r['method']}, {r['encoder']}"
+                out += ["", title, reliability_table(r["_judged"], markdown)]
+        return "\n".join(out)
+
+
+def reliability_table(judged: Sequence[tuple[float, float]], markdown: bool = False,
+                      edges: Sequence[float] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)) -> str:
+    """Per confidence bin: notes, mean confidence and the share whose top suggestion was confirmed,
+    then the expected calibration error (the notes-weighted gap) and the Brier score."""
+    conf = np.array([c for c, _ in judged], dtype=float)
+    hit = np.array([h for _, h in judged], dtype=float)
+    rows = []
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        inside = (conf >= lo) & ((conf < hi) if hi < edges[-1] else (conf <= hi))
+        n = int(inside.sum())
+        rows.append([f"{lo:.1f}-{hi:.1f}", str(n), f"{conf[inside].mean():.3f}" if n else "-",
+                     f"{hit[inside].mean():.3f}" if n else "-"])
+    ece = sum(abs(conf[m].mean() - hit[m].mean()) * m.sum() for m in
+              [((conf >= lo) & ((conf < hi) if hi < edges[-1] else (conf <= hi))) for lo, hi in
+               zip(edges[:-1], edges[1:])] if m.any()) / max(len(conf), 1)
+    brier = float(np.mean((conf - hit) ** 2)) if len(conf) else 0.0
+    rows.append(["all", str(len(conf)), f"{conf.mean():.3f}" if len(conf) else "-",
+                 f"{hit.mean():.3f}" if len(conf) else "-"])
+    table = format_table(["confidence", "notes", "mean confidence", "top confirmed"], rows, markdown)
+    return f"{table}\nECE {ece:.3f}, Brier {brier:.3f}"
+
+
+def format_table(cols: Sequence[str], table: Sequence[Sequence[str]], markdown: bool) -> str:
+    """Rows of cells as a Markdown or an aligned text table."""
+    if markdown:
+        lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+        lines += ["| " + " | ".join(r) + " |" for r in table]
+        return "\n".join(lines)
+    widths = [max(len(c), *(len(r[i]) for r in table)) for i, c in enumerate(cols)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    return "\n".join([fmt.format(*cols), *(fmt.format(*r) for r in table)])

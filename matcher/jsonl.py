@@ -28,7 +28,8 @@ def match_line(matcher: Matcher, line: str, top: int, on: dt.date | None = None)
         suggestions = matcher.match(text, top=top, on=on)
     except ValueError as exc:
         return {"id": note_id, "error": str(exc)}
-    return {"id": note_id, "suggestions": [s.to_dict() for s in suggestions]}
+    return {"id": note_id, "suggestions": [s.to_dict() for s in suggestions],
+            "confidence": suggestions.confidence, "no_good_match": suggestions.no_good_match}
 
 
 def match_lines(matcher: Matcher, lines: Iterable[str], top: int = 10, on: dt.date | None = None) -> Iterator[str]:

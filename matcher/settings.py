@@ -55,6 +55,11 @@ class Settings:
     min_score: float = _setting(0.0, "Drop suggestions whose displayed score (0-1) is below this.")
     age_aware: bool = _setting(True, "Use ages stated in the note to prefer ÆL or SEL provisions.")
     age_penalty: float = _setting(1.5, "How far (in z) a provision for the other side of pension age drops.")
+    age_usual_penalty: float = _setting(
+        0.75,
+        "How far (in z) a provision drops for a citizen on the other side of pension age than it usually "
+        "serves (applies_to.pension_age_usual: kontanthjælp, bostøtte, botilbud for a pensioner).",
+    )
     link_margin: float = _setting(
         0.3,
         "A rule's companions score at least (the rule's score - this), in z (fusion=zscore). "

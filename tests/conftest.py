@@ -96,8 +96,8 @@ def real_matcher(tmp_path_factory: pytest.TempPathFactory) -> Matcher:
     index_dir = tmp_path_factory.mktemp("real-idx")
     checkout = PROJECT_ROOT / "indexes"
     for built in checkout.iterdir() if checkout.is_dir() else ():
-        if built.is_dir() and (built / "manifest.json").exists():
-            shutil.copytree(built, index_dir / built.name)
+        if built.is_dir() and ((built / "manifest.json").exists() or built.name == "confidence"):
+            shutil.copytree(built, index_dir / built.name)  # the confidence models too (matcher.confidence)
     return Matcher.load(Settings.from_env({}, index_dir=index_dir))
 
 

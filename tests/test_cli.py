@@ -11,9 +11,15 @@ from matcher.cli import main
 from .conftest import TINY_RULES, write_rules
 
 
+@pytest.fixture(scope="session")
+def cli_index(tmp_path_factory):
+    """One index folder for the session's CLI runs: the index and confidence model are built once."""
+    return tmp_path_factory.mktemp("cli-idx")
+
+
 @pytest.fixture
-def run(tmp_path_factory):
-    idx = tmp_path_factory.mktemp("cli-idx")
+def run(cli_index):
+    idx = cli_index
 
     def invoke(*args, input=None, env=None):
         env = {"MATCHER_ENCODER": "hashing", "MATCHER_INDEX_DIR": str(idx), **(env or {})}
@@ -59,7 +65,8 @@ def test_match_jsonl_keeps_order_and_reports_bad_lines(run):
     assert [o["id"] for o in out] == ["n1", None, None, "n2", 3, None]
     assert [("error" in o) for o in out] == [False, True, True, True, False, True]
     for o in (out[0], out[4]):
-        assert set(o) == {"id", "suggestions"} and len(o["suggestions"]) == 4
+        assert set(o) == {"id", "suggestions", "confidence", "no_good_match"} and len(o["suggestions"]) == 4
+        assert 0.0 <= o["confidence"] <= 1.0 and isinstance(o["no_good_match"], bool)
         assert [s["rank"] for s in o["suggestions"]] == [1, 2, 3, 4]
         assert list(o["suggestions"][0])[:5] == ["rank", "kind", "id", "law", "section"]
 
@@ -68,7 +75,8 @@ def test_match_prints_a_readable_table(run):
     r = run("match", "Hun kan ikke selv komme i bad og har ingen mad", "--top", "3")
     assert r.exit_code == 0
     rows = [line for line in r.stdout.splitlines() if not line.startswith("      >")]
-    assert [line.split(".")[0].strip() for line in rows] == ["1", "2", "3"]
+    assert [line.split(".")[0].strip() for line in rows[:3]] == ["1", "2", "3"]
+    assert rows[3].startswith("confidence 0.") and "first suggestion" in rows[3]
 
 
 def test_match_refuses_an_empty_note(run):
@@ -104,9 +112,16 @@ def test_index_build_trains_a_tuned_encoder_once_and_again_on_retune(run, tmp_pa
 def test_eval_prints_every_method_for_both_splits(run):
     r = run("eval", "--encoders", "hashing", "--markdown")
     assert r.exit_code == 0
-    rows = [line.split("|")[1:4] for line in r.stdout.splitlines()[2:]]
+    table = r.stdout.split("\n\n")[0]
+    rows = [line.split("|")[1:4] for line in table.splitlines()[2:]]
     methods = {(split.strip(), method.strip()) for split, method, _ in rows}
     assert {("dev", "keyword"), ("test", "dense"), ("test", "hybrid"), ("test", "hybrid+feedback")} <= methods
+    # the "nothing fits" figures of the hybrid ranking, and the reliability of its confidence
+    header = [c.strip() for c in table.splitlines()[0].split("|")]
+    hybrid = next(line for line in table.splitlines() if "| test | hybrid |" in line)
+    flagged = float(hybrid.split("|")[header.index("oos flagged")])
+    assert 0.0 <= flagged <= 1.0
+    assert "Reliability of the confidence: test, hybrid" in r.stdout and "ECE" in r.stdout
 
 
 def test_redact_eval_prints_caught_and_wrongly_removed_per_category(run):

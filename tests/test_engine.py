@@ -232,3 +232,77 @@ def test_only_the_newest_confirmations_are_kept_as_examples(tmp_path):
     old_first = [similar, *other]
     assert rank(old_first, keep=2) > rank(old_first, keep=5), "the oldest example was still used"
     assert rank([*other, similar], keep=2) < rank(old_first, keep=2), "the newest example was dropped"
+
+
+def test_provisions_that_rarely_fit_a_pensioner_drop_for_one(hashing_matcher):
+    """Kontanthjælp, bostøtte and botilbud (pension_age_usual: below) rank lower for an 80-year-old (issue 13 §4)."""
+    from matcher.corpus import load_corpus
+    from matcher.engine import age_groups
+
+    corpus = load_corpus(Settings.from_env({}).rules_dir)
+    usual_below = {corpus.entries[i].id for i in age_groups(corpus)[4].nonzero()[0]}
+    assert {"las-11", "sel-85", "sel-108"} <= usual_below
+    import numpy as np
+
+    m = hashing_matcher
+    for age, drop in ((80, m.settings.age_usual_penalty), (40, 0.0)):
+        fused = np.zeros(len(corpus))
+        m._adjust_for_age(fused, age, child=True)
+        for entry in ("las-11", "sel-85", "sel-108"):
+            assert fused[corpus.numbers[entry]] == -drop
+        assert fused[corpus.numbers["sel-10"]] == 0.0  # advice is for everyone
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("note", [
+    "Familien er flygtet fra Syrien og har fået nedsat deres ydelse. Mor fortæller, at de de sidste ti dage "
+    "af måneden ikke har penge til at købe mad til de fire børn, og de har lånt hos naboen.",
+    "The refugee family from Afghanistan had their benefit reduced in the summer. From around the 20th of "
+    "each month there is no money left for food, and the children go to school hungry.",
+])
+def test_a_refugee_family_without_food_money_late_in_the_month_gets_las_81(real_matcher, note):
+    """Issue 13 §4: a benefit cut that leaves no money for food in the last ten days of the month is
+    a changed circumstance (LAS § 81), which was not in the top 10."""
+    top10 = [s.id for s in real_matcher.match(note, top=10, on=DAY)]
+    assert "las-81" in top10, top10
+
+
+def test_a_sentence_close_to_every_entry_supports_none():
+    import numpy as np
+
+    from matcher.engine import sentence_support
+
+    per_sentence = np.array([[0.80, 0.80, 0.81, 0.80, 0.79, 0.80],   # close to all: a placeholder sentence
+                             [0.60, 0.95, 0.60, 0.61, 0.59, 0.60]])  # speaks of entry 1
+    z = sentence_support(per_sentence, np.ones(6, dtype=bool))
+    assert z[1, 1] > 2.0 and z[0].max() < 2.0 and z[1, 0] < 0
+
+
+@pytest.mark.model
+def test_evidence_never_quotes_a_sentence_of_placeholders(real_matcher):
+    """Issue 13 §4: SEL § 10 quoted a sentence of placeholders. It is quoted for no entry now, and the
+    sentence about the fall is still quoted for the first suggestion."""
+    note = ("Hun er 84 og er faldet to gange på badeværelset. [NAVN 1], [TELEFON], [EMAIL]. "
+            "Det regnede hele dagen, da jeg cyklede derud.")
+    found = real_matcher.match(note, top=10, on=DAY)
+    for s in found:
+        assert "[NAVN 1], [TELEFON], [EMAIL]." not in s.evidence, (s.id, s.evidence)
+    assert "Hun er 84 og er faldet to gange på badeværelset." in found[0].evidence
+
+
+def test_the_evidence_labels_name_sentences_as_the_engine_splits_the_dev_notes():
+    """eval/evidence.jsonl stays usable: each labelled note's sentences are the engine's, and every
+    labelled provision of the note has at least one supporting sentence."""
+    import json
+
+    from matcher.engine import note_sentences, prepare_note
+    from matcher.evidence_eval import load_evidence_labels
+    from matcher.settings import PROJECT_ROOT
+
+    dev = {(r := json.loads(line))["id"]: r for line in (PROJECT_ROOT / "eval" / "dev.jsonl").read_text().splitlines()}
+    labels = load_evidence_labels(PROJECT_ROOT / "eval" / "evidence.jsonl", {k: r["text"] for k, r in dev.items()})
+    assert len(labels) == 50
+    for label in labels:
+        assert set(label.support) == set(dev[label.id]["labels"])
+        sentences = set(note_sentences(prepare_note(label.text)))
+        assert all(support and support <= sentences for support in label.support.values()), label.id

@@ -72,7 +72,8 @@ def test_at_most_three_sentences_are_quoted_as_evidence(tmp_path):
     note = " ".join(parts)
     m = _tiny(tmp_path)
     sugs = m.match(note, on=DAY)
-    assert all(1 <= len(s.evidence) <= 3 for s in sugs)
+    # an entry no sentence stands out for quotes none (issue 13 §4); the top one quotes three
+    assert all(len(s.evidence) <= 3 for s in sugs)
     top = sugs[0].evidence
     assert len(top) == 3 and top == sorted(top, key=parts.index)
 

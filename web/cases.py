@@ -76,14 +76,16 @@ def _suggestion(item, version: str, origin: str = "engine") -> Suggestion:
         engine_version=version, origin=origin)
 
 
-def _match(matcher, text: str, top: int) -> list[Suggestion]:
+def _match(matcher, text: str, top: int) -> tuple[list[Suggestion], float | None, bool | None]:
+    """The stored suggestions and the engine's verdict on them (confidence, no_good_match)."""
     try:
         found = matcher.match(text, top=top)
     except Exception:  # noqa: BLE001 - a failing engine must not lose the volunteer's note
         # The exception type only: its message could quote the note.
         log.error("matching failed; the case is stored without suggestions", exc_info=False)
-        return []
-    return [_suggestion(s, matcher.version) for s in found]
+        return [], None, None
+    return ([_suggestion(s, matcher.version) for s in found],
+            getattr(found, "confidence", None), getattr(found, "no_good_match", None))
 
 
 def submit_note(db: Session, matcher, user: User, text: str, area: str | None,
@@ -95,15 +97,16 @@ def submit_note(db: Session, matcher, user: User, text: str, area: str | None,
     check_note(text, area, consent, wishes)
     redacted = redact(text.strip())
     # Matched before the insert so a slow engine never holds a database write lock.
-    suggestions = _match(matcher, redacted, top)
+    suggestions, confidence, no_good_match = _match(matcher, redacted, top)
     now = utcnow()
     days = current_app.config["CASE_DEADLINES"] if has_app_context() else deadlines.DEFAULT_DAYS
     case = Case(organisation_id=user.organisation_id, created_by_id=user.id, text=redacted,
                 area=area, organisation_wishes=redact(wishes) if wishes else None,
                 consent=True, consent_at=now, created_at=now, updated_at=now,
                 due_at=deadlines.due_at(now, area, days),
-                suggestions=suggestions, idempotency_key=idempotency_key,
-                engine_version=matcher.version, top5_shown=sum(s.rank <= 5 for s in suggestions))
+                suggestions=suggestions, confidence=confidence, no_good_match=no_good_match,
+                idempotency_key=idempotency_key, engine_version=matcher.version,
+                top5_shown=sum(s.rank <= 5 for s in suggestions))
     db.add(case)
     db.flush()
     audit.record(db, user, "note.submit", case.public_id)

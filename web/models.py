@@ -172,6 +172,11 @@ class Case(Base):
     close_reason: Mapped[str | None] = mapped_column(String(24))
     #: The words after "henvist til", redacted like the note.
     close_reason_text: Mapped[str | None] = mapped_column(Text)
+    #: The engine's verdict on its suggestions (matcher.confidence), stored with them; None when
+    #: the engine had no confidence model or the case predates it.
+    confidence: Mapped[float | None] = mapped_column(Float)
+    #: True when the engine judged that nothing in its corpus fits the note ("Ingen sikre forslag").
+    no_good_match: Mapped[bool | None] = mapped_column(Boolean)
     reopened_at: Mapped[datetime | None]
     reopened_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     reopen_reason: Mapped[str | None] = mapped_column(Text)

@@ -64,6 +64,7 @@ def case_json(case: Case) -> dict:
             "close_reason_text": case.close_reason_text,
             "reopened_at": case.reopened_at.isoformat() if case.reopened_at else None,
             "reopen_reason": case.reopen_reason, **_deadline(case),
+            **verdict_json(case),
             "suggestions": [suggestion_json(s, latest.get(s.id)) for s in ordered],
             "decisions": [decision_json(d) for d in case.decisions],
             "messages": [message_json(m) for m in case.messages],
@@ -77,7 +78,12 @@ def queue_item_json(case: Case, top: Suggestion | None) -> dict:
         case.text[:EXCERPT_LENGTH].rsplit(" ", 1)[0] + " …")
     return {"id": case.public_id, "created_at": case.created_at.isoformat(),
             "area": case.area, "status": case.status, "excerpt": excerpt, **_deadline(case),
-            "top": None if top is None else {**_citation(top), "score": top.score}}
+            "top": None if top is None else {**_citation(top), "score": top.score}, **verdict_json(case)}
+
+
+def verdict_json(case: Case) -> dict:
+    """The engine's verdict on the case's suggestions (null for cases matched without one)."""
+    return {"confidence": case.confidence, "no_good_match": case.no_good_match}
 
 
 def _deadline(case: Case) -> dict:

@@ -5,7 +5,7 @@ admin filters it by who, what and which case, newest first. audit_events.created
 had its index (0001); these let a filtered page read only the rows it shows.
 
 Revision ID: 0013_audit_idx
-Revises: 0011_wishes
+Revises: 0012_confidence
 Create Date: 2026-12-02 16:20:00
 """
 from alembic import op
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = '0013_audit_idx'
-down_revision = '0011_wishes'
+down_revision = '0012_confidence'
 branch_labels = None
 depends_on = None
 
