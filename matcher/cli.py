@@ -69,9 +69,10 @@ def _load_matcher(settings: Settings, quiet: bool = False):
     from .engine import Matcher
 
     with _progress_bar("Tuning encoder on the corpus", "batch", quiet) as tune, \
-            _progress_bar("Encoding corpus", "text", quiet) as encode:
+            _progress_bar("Encoding corpus", "text", quiet) as encode, \
+            _progress_bar("Training the re-ranker", "note", quiet) as rerank:
         try:
-            return Matcher.load(settings, progress=encode, tune_progress=tune)
+            return Matcher.load(settings, progress=encode, tune_progress=tune, rerank_progress=rerank)
         except CorpusError as exc:
             raise click.ClickException(f"the rules corpus is broken: {exc}") from None
         except ValueError as exc:

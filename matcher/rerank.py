@@ -120,7 +120,7 @@ class Reranker:
         """The ranking's order with its first `depth` entries sorted by the re-ranker."""
         cand, s = self.candidate_scores(ranking, depth)
         head = cand[np.argsort(-s, kind="stable")]
-        rest = np.array([i for i in ranking.order if i not in set(cand.tolist())], dtype=ranking.order.dtype)
+        rest = ranking.order[~np.isin(ranking.order, cand)]
         return np.concatenate([head, rest])
 
     def save(self, folder: Path) -> None:
@@ -179,15 +179,33 @@ def training_rows(matcher, notes: Sequence, depth: int,
     return np.vstack(xs), np.concatenate(ys), np.concatenate(groups)
 
 
-def fit(x: np.ndarray, y: np.ndarray, c: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """(mean, scale, coef, intercept) of a logistic regression on standardised features."""
+def fit(x: np.ndarray, y: np.ndarray, c: float = 1.0,
+        groups: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """(mean, scale, coef, intercept) of a logistic regression on standardised features.
+
+    With `groups` (the note of each row) it learns from pairs instead: within a note, a label
+    against each candidate that is not one (the difference of their features, both ways round),
+    so it learns which of two candidates of one note goes first; the intercept is then 0.
+    """
     from sklearn.linear_model import LogisticRegression
 
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale = np.where(scale > 0, scale, 1.0)
-    model = LogisticRegression(C=c, max_iter=2000)
-    model.fit((x - mean) / scale, y)
-    return mean, scale, model.coef_[0], float(model.intercept_[0])
+    z = (x - mean) / scale
+    if groups is None:
+        model = LogisticRegression(C=c, max_iter=2000)
+        model.fit(z, y)
+        return mean, scale, model.coef_[0], float(model.intercept_[0])
+    diffs = []
+    for g in np.unique(groups):
+        rows = groups == g
+        pos, neg = z[rows & (y > 0)], z[rows & (y <= 0)]
+        if len(pos) and len(neg):
+            diffs.append((pos[:, None, :] - neg[None, :, :]).reshape(-1, z.shape[1]))
+    d = np.vstack(diffs)
+    model = LogisticRegression(C=c, max_iter=2000, fit_intercept=False)
+    model.fit(np.vstack([d, -d]), np.concatenate([np.ones(len(d)), np.zeros(len(d))]))
+    return mean, scale, model.coef_[0], 0.0
 
 
 def load_or_train(matcher, training_dir: Path, train: bool = True,
@@ -270,6 +288,4 @@ def per_problem_order(ranking: "Ranking", depth: int, slots: int, margin: float,
         shown.add(prob[choice])
         left.remove(choice)
     new_head = head[picked + left]
-    rest = order[len(head):] if np.array_equal(order[:len(head)], head) else \
-        np.array([i for i in order if i not in set(head.tolist())], dtype=order.dtype)
-    return np.concatenate([new_head, rest])
+    return np.concatenate([new_head, order[~np.isin(order, head)]])
