@@ -170,6 +170,8 @@ class Matcher:
         from .rerank import load_or_train
 
         self.reranker = load_or_train(self, self.settings.rules_dir / "training", train=train, progress=progress)
+        # decisions are measured per engine configuration: a re-ranked engine is another one
+        self.version = self.version.removesuffix("+rerank") + ("+rerank" if self.reranker is not None else "")
         return self.reranker is not None
 
     def match(

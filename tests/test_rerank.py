@@ -40,6 +40,9 @@ def test_the_reranker_is_trained_when_missing_and_kept_with_a_manifest(rerank_se
     again = Matcher.load(rerank_settings)  # loaded, not trained again
     assert (folder / MODEL_FILE).stat().st_mtime_ns == built
     assert np.allclose(again.reranker.coef, m.reranker.coef)
+    # stored suggestions say which engine made them
+    assert m.version.endswith("+rerank")
+    assert not Matcher.load(rerank_settings.replace(rerank=False)).version.endswith("+rerank")
 
 
 def test_other_training_notes_train_it_again(rerank_settings):
@@ -90,3 +93,18 @@ def test_the_best_entry_of_each_problem_comes_before_a_second_of_one_problem():
     assert per_problem_order(r, depth=20, slots=5, margin=0.5).tolist() == [0, 1, 2, 3]
     # only the first `slots` places are given out by problem
     assert per_problem_order(r, depth=20, slots=1, margin=10.0).tolist() == [0, 1, 2, 3]
+
+
+def test_both_fits_learn_which_feature_marks_the_label():
+    from matcher.rerank import fit
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((400, 3))
+    groups = np.repeat(np.arange(40), 10)
+    y = np.zeros(400)
+    for g in range(40):  # in each note the candidate highest on feature 1 is the label
+        rows = np.flatnonzero(groups == g)
+        y[rows[np.argmax(x[rows, 1])]] = 1
+    for kw in ({}, {"groups": groups}):
+        mean, scale, coef, intercept = fit(x, y, 1.0, **kw)
+        assert np.argmax(coef) == 1 and coef[1] > 3 * np.abs(coef[[0, 2]]).max()
