@@ -41,7 +41,7 @@ FEATURE_VERSION = 1
 MODEL_FILE = "reranker.json"
 #: How the re-ranker is trained (chosen on dev, docs/EVAL.md): regularisation, pairs or single
 #: candidates, and whether services named in a training note count as labels (eval/ labels rules only).
-TRAINING = {"c": 1.0, "pairwise": False, "positives": "all"}
+TRAINING = {"c": 0.1, "pairwise": False, "positives": "all"}
 SIGNALS = ("keyword", "keyword_sentence", "dense", "sentence", "prior", "examples")
 FEATURES = (
     *(f"z_{s}" for s in SIGNALS),
