@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import itertools
+import os
 import pickle
 import sys
 from pathlib import Path
@@ -118,7 +119,7 @@ class Harness:
             if slots:
                 r.order = rerank.per_problem_order(r, depth, slots, margin, model)
             top = [i for i in r.order[:30] if np.isfinite(r.fused[i])]
-            ranked = [self.ids[i] for i in top]
+            ranked = [self.ids[i] for i in top if self.rules[i]]  # as matcher eval: rules only
             r.order = order
             per.append(dict(metrics(ranked, row["labels"]), **{
                 "svc@5": float(self.services[top[:5]].sum()), "svc@10": float(self.services[top[:10]].sum())}))
@@ -168,6 +169,8 @@ def grid(encoder: str) -> None:
         print(f"{f'fused slots={slots} margin={margin}':34} {_fmt(h.evaluate(dev, None, slots, margin / 2))}")
         r = h.evaluate(dev, best[1], slots, margin)
         print(f"{f'best  slots={slots} margin={margin}':34} {_fmt(r)}", flush=True)
+    if os.environ.get("TUNE_SKIP_WEIGHTS"):
+        return
     c, rules_only, pairwise = best[2]
     for kw, ks, de, se in itertools.product((0.5, 1.0), (0.5, 1.0), (1.0, 1.5, 2.0), (0.5, 1.0)):
         w = dict(base_w, keyword=kw, keyword_sentence=ks, dense=de, sentence=se)
