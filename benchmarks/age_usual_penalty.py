@@ -37,7 +37,8 @@ def main() -> None:
              for n in notes if ages[n.id] is None]
     print(f"encoder {m.encoder.name}; {len(notes)} labelled dev notes, {len(older)} with a stated age >= "
           f"{PENSION_AGE}; default {base.age_usual_penalty}\n")
-    print("| penalty (z) | R@5 | R@10 | MRR@10 | pensioners R@5 | pensioners MRR@10 | unlabelled LAS 11/SEL 85/108 in a pensioner's top 5 |")
+    print("| penalty (z) | R@5 | R@10 | MRR@10 | pensioners R@5 | pensioners MRR@10 |"
+          " unlabelled LAS 11/SEL 85/108 in a pensioner's top 5 |")
     print("|---|---|---|---|---|---|---|")
     for penalty in (0.0, 0.25, 0.5, 0.75, 1.0, 1.5):
         m.settings = base.replace(age_usual_penalty=penalty)

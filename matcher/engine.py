@@ -47,6 +47,37 @@ EVIDENCE_Z = 1.0
 
 
 @dataclass
+class Ranking:
+    """One note's ranking before suggestions are made from it (`Matcher.rank`)."""
+
+    clean: str
+    sentences: list[str]
+    #: each retriever's score per entry; "_per_sentence" and "_keyword_per_sentence" are per sentence
+    signals: dict
+    alive: np.ndarray
+    #: the fused score, before companions and age
+    base: np.ndarray
+    #: how far a companion lifted each entry
+    lifted: np.ndarray
+    #: entries pushed down for another age group or for children only
+    wrong_age: np.ndarray
+    age: Optional[int]
+    child: bool
+    #: the final fused score and its 0-1 display
+    fused: np.ndarray
+    shown: np.ndarray
+    #: entry numbers, best first
+    order: np.ndarray
+    #: the sentences' query vectors (the note's vector for the confidence model is made of them)
+    queries: Optional[np.ndarray] = None
+
+    @property
+    def per_sentence(self) -> np.ndarray:
+        """Dense similarity per sentence and entry (the evidence's scores)."""
+        return self.signals["_per_sentence"]
+
+
+@dataclass
 class Suggestion:
     """One ranked suggestion, shaped as `matcher match --jsonl` prints it."""
 
@@ -109,6 +140,8 @@ class Matcher:
         self.forget()
         #: the scope model and confidence calibration (matcher.confidence); None until loaded
         self.confidence: "confidence_model.ConfidenceModel | None" = None
+        #: the trained re-ranker of the fused top (matcher/rerank.py), when `rerank` is on
+        self.reranker = None
         #: whether the default weights match on sparse terms too (they weigh and the index has them)
         self.uses_sparse = settings.weight_sparse > 0 and dense.sparse is not None
         # kept with every stored suggestion, so decisions can be measured per engine configuration
@@ -123,6 +156,7 @@ class Matcher:
         progress: Callable[[int, int], None] | None = None,
         tune_progress: Callable[[int, int], None] | None = None,
         confidence_progress: Callable[[int, int], None] | None = None,
+        rerank_progress: Callable[[int, int], None] | None = None,
     ) -> "Matcher":
         """Load corpus, encoder and the saved index; build the index when missing or stale.
 
@@ -133,6 +167,7 @@ class Matcher:
             progress: called (done, total) while documents are encoded.
             tune_progress: called (done, total) per batch while a tuned:<base> encoder trains.
             confidence_progress: called (done, total) per note while the confidence model is fitted.
+            rerank_progress: called (done, total) per note while the re-ranker trains.
         Returns:
             A ready Matcher.
         """
@@ -152,8 +187,27 @@ class Matcher:
             log.info("building the index in %s (%s)", folder, exc.__class__.__name__)
             dense = build_index(settings, corpus, encoder, progress=progress)
         matcher = cls(settings, corpus, encoder, dense, acts)
+        if settings.rerank:
+            matcher.load_reranker(train=rebuild, progress=rerank_progress)
         matcher.confidence = confidence_model.load_or_build(matcher, rebuild=rebuild, progress=confidence_progress)
         return matcher
+
+    def load_reranker(self, train: bool = True, progress: Callable[[int, int], None] | None = None) -> bool:
+        """Load this engine's re-ranker, training it on rules/training/ when missing (a minute or two).
+
+        Args:
+            train: train a missing re-ranker; with False a missing one leaves re-ranking to the
+                per-problem order alone.
+            progress: called (done, total) per training note.
+        Returns:
+            Whether a re-ranker is loaded.
+        """
+        from .rerank import load_or_train
+
+        self.reranker = load_or_train(self, self.settings.rules_dir / "training", train=train, progress=progress)
+        # decisions are measured per engine configuration: a re-ranked engine is another one
+        self.version = self.version.removesuffix("+rerank") + ("+rerank" if self.reranker is not None else "")
+        return self.reranker is not None
 
     def match(
         self,
@@ -161,6 +215,7 @@ class Matcher:
         top: int | None = None,
         on: dt.date | None = None,
         weights: dict[str, float] | None = None,
+        rerank: bool | None = None,
     ) -> Matches:
         """Rank corpus entries for a note.
 
@@ -173,41 +228,88 @@ class Matcher:
             weights: fusion weights of 'keyword', 'keyword_sentence', 'dense', 'sentence', 'sparse',
                 'prior' and 'examples' (default: the settings); a weight of 0 switches a retriever
                 off, as the evaluation does.
+            rerank: reorder the top of the fused ranking with the trained re-ranker and per problem
+                (default: the `rerank` setting, and only with the configured weights).
         Returns:
             Suggestions, best first, each with the note's sentences that drove it; the list's
             `confidence` and `no_good_match` say how sure the engine is (matcher.confidence).
         Raises:
             ValueError: the note has no words.
         """
+        ranking = self.rank(text, on=on, weights=weights, rerank=rerank)
+        top = self.settings.top if top is None else top
+        support = sentence_support(ranking.per_sentence, ranking.alive)
+        # nothing but placeholders: never evidence
+        support[[not quotable(t) for t in ranking.sentences]] = -np.inf
+        out: list[Suggestion] = []
+        for i in ranking.order:
+            if len(out) >= top:
+                break
+            if not np.isfinite(ranking.fused[i]) or ranking.shown[i] < self.settings.min_score:
+                continue  # re-ranked, a weaker entry can stand before a stronger one
+            out.append(self._suggestion(len(out) + 1, int(i), float(ranking.shown[i]), ranking.sentences,
+                                        ranking.per_sentence[:, i], support[:, i]))
+        return self._judged(out, note_vector(ranking.queries),
+                            confidence_model.score_features(ranking.signals, ranking.fused))
+
+    def rank(
+        self,
+        text: str,
+        on: dt.date | None = None,
+        weights: dict[str, float] | None = None,
+        rerank: bool | None = None,
+    ) -> "Ranking":
+        """Every entry's signals, fused score and place for a note (what `match` makes suggestions of).
+
+        Args:
+            text: the note (redacted here, as in `match`).
+            on: the day the law is applied (default today).
+            weights: fusion weights (default: the settings).
+            rerank: apply the re-ranker and per-problem order (default: the `rerank` setting, only
+                with the configured weights).
+        Returns:
+            The Ranking, with `order` the entries best first.
+        Raises:
+            ValueError: the note has no words.
+        """
         clean = prepare_note(text)
         if not re.search(r"\w", clean):
             raise ValueError("the note is empty; write a few sentences about the citizen's situation")
-        top = self.settings.top if top is None else top
         on = on or dt.date.today()
         sents = note_sentences(clean)
         q = self.encoder.encode_queries([without_names(s) for s in sents])
 
-        st = self.settings
+        if rerank is None:
+            rerank = self.settings.rerank and weights is None
         weights = weights or self.default_weights
         signals = self._signals(clean, sents, q, sparse=weights.get("sparse", 0) > 0)
+        ranking = self.fuse_signals(clean, sents, signals, on, weights)
+        ranking.queries = q
+        if rerank:
+            self._rerank(ranking)
+        return ranking
+
+    def fuse_signals(self, clean: str, sents: list[str], signals: dict, on: dt.date,
+                     weights: dict[str, float]) -> "Ranking":
+        """The Ranking of a note from its retrievers' signals: fusion, companions, age (no re-ranking).
+
+        The evaluation re-fuses stored signals with other weights through this, without encoding again.
+        """
+        st = self.settings
         alive = np.array([e.in_force(on) for e in self.corpus.entries])
-        fused = fuse(st.fusion, signals, weights, alive, st.rrf_k)
+        base = fuse(st.fusion, signals, weights, alive, st.rrf_k)
+        fused = base.copy()  # the age adjustment below works in place
         if st.fusion == "zscore" and st.link_margin >= 0:
             fused = follow_links(fused, self._links, st.link_margin)
+        # entries not in force are -inf before and after: their lift is 0, not nan
+        lifted = np.subtract(fused, base, out=np.zeros_like(base), where=np.isfinite(base))
+        age, child = stated_age(clean), mentions_child(clean)
+        wrong = np.zeros(len(fused), dtype=bool)
         if st.age_aware:
-            self._adjust_for_age(fused, stated_age(clean), mentions_child(clean))
-        shown = display_score(fused, st.fusion)
-
-        per_sentence = signals["_per_sentence"]
-        support = sentence_support(per_sentence, alive)
-        support[[not quotable(t) for t in sents]] = -np.inf  # nothing but placeholders: never evidence
-        out: list[Suggestion] = []
-        for i in np.argsort(-fused, kind="stable"):
-            if len(out) >= top or not np.isfinite(fused[i]) or shown[i] < st.min_score:
-                break
-            out.append(self._suggestion(len(out) + 1, int(i), float(shown[i]), sents, per_sentence[:, i],
-                                        support[:, i]))
-        return self._judged(out, note_vector(q), confidence_model.score_features(signals, fused))
+            wrong = self._adjust_for_age(fused, age, child)
+        return Ranking(clean=clean, sentences=sents, signals=signals, alive=alive, base=base,
+                       lifted=lifted, wrong_age=wrong, age=age, child=child, fused=fused,
+                       shown=display_score(fused, st.fusion), order=np.argsort(-fused, kind="stable"))
 
     def _judged(self, out: list[Suggestion], note_vec: np.ndarray, scores: np.ndarray) -> Matches:
         """The suggestions with the confidence model's verdict (matcher.confidence)."""
@@ -215,6 +317,23 @@ class Matcher:
         if verdict is None and self.confidence is not None:
             verdict = confidence_model.Verdict(0.0, True, None)  # nothing was suggested at all
         return Matches(out, verdict, note_vec, scores)
+
+    def _rerank(self, ranking: "Ranking") -> None:
+        """Reorder the top of the ranking: the trained re-ranker, then one entry per problem first."""
+        from .rerank import per_problem_order
+
+        st = self.settings
+        if self.reranker is not None:
+            ranking.order = self.reranker.reorder(ranking, st.rerank_depth)
+        if st.problem_slots > 0:
+            ranking.order = per_problem_order(ranking, st.rerank_depth, st.problem_slots, st.problem_margin,
+                                              self.reranker)
+        # The scores shown stay the fused ones, falling with the rank: the k-th place shows the k-th
+        # best fused score of the reordered head, so the first score means what it meant before.
+        head = ranking.order[:st.rerank_depth]
+        head = head[np.isfinite(ranking.fused[head])]
+        ranking.shown = ranking.shown.copy()
+        ranking.shown[head] = np.sort(ranking.shown[head])[::-1]
 
     def learn(self, examples: Iterable[Example]) -> int:
         """Feed caseworkers' decisions back into later matches (this process only).
@@ -290,6 +409,7 @@ class Matcher:
             **self.feedback.signals(note_vec),
             # evidence: dense similarity per sentence, nudged by each sentence's keyword hits
             "_per_sentence": np.nan_to_num(per_sentence, nan=-1.0) + 0.01 * (kw_sentences > 0),
+            "_keyword_per_sentence": kw_sentences,
         }
 
     def _sparse_scores(self, text: str) -> np.ndarray:
@@ -355,8 +475,8 @@ class Matcher:
         nxt = np.where(np.isnan(nxt) & ~np.isnan(best), lowest, nxt)
         return (best + nxt) / 2
 
-    def _adjust_for_age(self, fused: np.ndarray, age: int | None, child: bool) -> None:
-        """Push down provisions for another age group than the note speaks of.
+    def _adjust_for_age(self, fused: np.ndarray, age: int | None, child: bool) -> np.ndarray:
+        """Push down provisions for another age group than the note speaks of; return which.
 
         A stated age puts ÆL (pension age and above) and the SEL provisions below it apart;
         provisions only for children drop when the note mentions no child; a provision the law
@@ -374,6 +494,7 @@ class Matcher:
         else:
             fused[wrong] -= self.settings.age_penalty
             fused[unusual] -= self.settings.age_usual_penalty
+        return wrong
 
     def _suggestion(self, rank: int, i: int, score: float, sents: list[str], per_sent: np.ndarray,
                     support: np.ndarray) -> Suggestion:

@@ -29,6 +29,19 @@ METHODS = {
 }
 
 
+def _memoise_queries(encoder) -> None:
+    """Remember the encoder's query vectors per batch of texts for this evaluation run."""
+    inner, memo = encoder.encode_queries, {}
+
+    def encode_queries(texts):
+        key = tuple(texts)
+        if key not in memo:
+            memo[key] = inner(list(texts))
+        return memo[key]
+
+    encoder.encode_queries = encode_queries
+
+
 @dataclass(frozen=True)
 class Note:
     """A labelled evaluation note."""
@@ -86,9 +99,13 @@ def metrics(ranked: Sequence[str], relevant: Sequence[str]) -> dict[str, float]:
 class Evaluator:
     """Runs each method with each encoder over the notes and formats the tables."""
 
-    def __init__(self, settings: Settings, encoders: Sequence[str]) -> None:
+    def __init__(self, settings: Settings, encoders: Sequence[str], rerank: bool = False,
+                 methods: Sequence[str] | None = None) -> None:
         self.settings = settings
         self.encoders = list(encoders)
+        #: add the re-ranked rows ("+rerank": the trained re-ranker and per-problem order)
+        self.rerank = rerank
+        self.methods = list(methods) if methods else list(METHODS)
 
     def run(self, notes: Sequence[Note], splits: Sequence[str]) -> list[dict]:
         """One row per (split, method, encoder) with the mean metrics and latency."""
@@ -96,25 +113,33 @@ class Evaluator:
 
         rows: list[dict] = []
         for enc_i, name in enumerate(self.encoders):
-            matcher = Matcher.load(self.settings.replace(encoder=name))
-            for method, weights in METHODS.items():
+            settings = self.settings.replace(encoder=name, rerank=self.rerank or self.settings.rerank)
+            matcher = Matcher.load(settings)
+            # Every method embeds the same sentences: once per note is enough (latency: see bench_match.py).
+            _memoise_queries(matcher.encoder)
+            runs = [(m, w, False) for m, w in METHODS.items() if m in self.methods]
+            if self.rerank:
+                runs.append(("hybrid+rerank", None, True))
+            for method, weights, rerank in runs:
                 if method == "keyword" and enc_i > 0:
                     continue  # keyword ranking does not depend on the encoder
                 if method == "sparse" and not matcher.uses_sparse:
                     continue  # switched off, or this encoder has no sparse terms
                 for split in splits:
                     rows.append(self._run_one(matcher, [n for n in notes if n.split == split],
-                                              split, method, "-" if method == "keyword" else name, weights))
+                                              split, method, "-" if method == "keyword" else name, weights, rerank))
             if "test" in splits:
                 # The learning loop: dev labels stand in for caseworkers' confirmations.
                 matcher.learn(Example(n.text, label) for n in notes if n.split == "dev" for label in n.labels)
                 test = [n for n in notes if n.split == "test"]
-                rows.append(self._run_one(matcher, test, "test", "hybrid+feedback", name, None))
+                rows.append(self._run_one(matcher, test, "test", "hybrid+feedback", name, None, False))
+                if self.rerank:
+                    rows.append(self._run_one(matcher, test, "test", "hybrid+feedback+rerank", name, None, True))
                 matcher.forget()
         return rows
 
     @staticmethod
-    def _run_one(matcher, notes, split, method, encoder, weights) -> dict:
+    def _run_one(matcher, notes, split, method, encoder, weights, rerank=False) -> dict:
         per_note: list[dict[str, float]] = []
         latency: list[float] = []
         top_in: list[float] = []
@@ -123,7 +148,7 @@ class Evaluator:
         judged: list[tuple[float, float]] = []  # (confidence, top suggestion confirmed)
         for note in notes:
             t = time.perf_counter()
-            sugs = matcher.match(note.text, top=30, weights=weights)
+            sugs = matcher.match(note.text, top=30, weights=weights, rerank=rerank)
             latency.append((time.perf_counter() - t) * 1000)
             (top_in if note.labels else top_out).append(sugs[0].score if sugs else 0.0)
             if weights is None and sugs.no_good_match is not None:  # the verdict is fitted on the hybrid ranking
@@ -174,14 +199,14 @@ def reliability_table(judged: Sequence[tuple[float, float]], markdown: bool = Fa
     conf = np.array([c for c, _ in judged], dtype=float)
     hit = np.array([h for _, h in judged], dtype=float)
     rows = []
-    for lo, hi in zip(edges[:-1], edges[1:]):
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
         inside = (conf >= lo) & ((conf < hi) if hi < edges[-1] else (conf <= hi))
         n = int(inside.sum())
         rows.append([f"{lo:.1f}-{hi:.1f}", str(n), f"{conf[inside].mean():.3f}" if n else "-",
                      f"{hit[inside].mean():.3f}" if n else "-"])
     ece = sum(abs(conf[m].mean() - hit[m].mean()) * m.sum() for m in
               [((conf >= lo) & ((conf < hi) if hi < edges[-1] else (conf <= hi))) for lo, hi in
-               zip(edges[:-1], edges[1:])] if m.any()) / max(len(conf), 1)
+               zip(edges[:-1], edges[1:], strict=True)] if m.any()) / max(len(conf), 1)
     brier = float(np.mean((conf - hit) ** 2)) if len(conf) else 0.0
     rows.append(["all", str(len(conf)), f"{conf.mean():.3f}" if len(conf) else "-",
                  f"{hit.mean():.3f}" if len(conf) else "-"])

@@ -65,6 +65,22 @@ class Settings:
         "A rule's companions score at least (the rule's score - this), in z (fusion=zscore). "
         "Negative switches companions off.",
     )
+    rerank: bool = _setting(
+        False,
+        "Reorder the top of the fused ranking with a re-ranker trained on rules/training/ (trained "
+        "when missing, kept under index_dir/rerank/) and one entry per problem of the note first.",
+    )
+    rerank_depth: int = _setting(20, "How many of the fused ranking's first entries the re-ranker reorders.")
+    problem_slots: int = _setting(
+        0,
+        "With rerank on: the first this many places go to the best entry of each problem of the note "
+        "before a second entry of the same problem (0: off).",
+    )
+    problem_margin: float = _setting(
+        1.0,
+        "A second entry of a problem keeps its place over the best of another problem when it leads "
+        "by more than this (re-ranker log-odds, or z without a re-ranker).",
+    )
     faiss_index: str = _setting("flat", "FAISS index type: flat (exact) or hnsw.")
     act_documents: bool = _setting(
         False,

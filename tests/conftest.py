@@ -98,6 +98,8 @@ def real_matcher(tmp_path_factory: pytest.TempPathFactory) -> Matcher:
     for built in checkout.iterdir() if checkout.is_dir() else ():
         if built.is_dir() and ((built / "manifest.json").exists() or built.name == "confidence"):
             shutil.copytree(built, index_dir / built.name)  # the confidence models too (matcher.confidence)
+    if (checkout / "rerank").is_dir():  # the trained re-rankers too (their manifests say whether they fit)
+        shutil.copytree(checkout / "rerank", index_dir / "rerank")
     return Matcher.load(Settings.from_env({}, index_dir=index_dir))
 
 
