@@ -109,7 +109,8 @@ def find(db: Session, user: User, query: QueueQuery, size: int) -> QueuePage:
 def _search(db: Session, q: str):
     """The condition for ?q=: a reference (or its beginning), else every word in the text."""
     compact = q.upper().replace("-", "").replace(" ", "")
-    if _REFERENCE.fullmatch(compact) and any(c.isdigit() for c in compact):
+    # Either may be meant ("KDVB" is the beginning of a reference, or a word): search both.
+    if _REFERENCE.fullmatch(compact):
         prefix = "-".join(compact[i:i + 4] for i in range(0, len(compact), 4))
         by_reference = Case.public_id.startswith(prefix, autoescape=True)
     else:

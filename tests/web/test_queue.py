@@ -6,10 +6,10 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from web import cases, create_app, db, deadlines
-from web.models import AuditEvent
+from web.models import AuditEvent, Case
 
 from webhelpers import add_case, base_config, token_for
 
@@ -257,3 +257,19 @@ def test_api_reopen_needs_a_reason_and_the_volunteer_sees_it(app, client):
     # and it can be closed again
     assert client.post(f"/api/v1/cases/{ref}/close", json={"reason": "citizen_declines"},
                        headers=cw).status_code == 200
+
+
+def test_a_reference_beginning_without_digits_is_found_too(app, client, auth):
+    """The first letters of a reference find it even when they hold no digit (KDVB-...), and a
+    word search still runs beside it."""
+    ref = add_case(app, note="Hun falder i badet og kan ikke komme op igen uden hjælp.")
+    with app.app_context():
+        store = db.session()
+        store.execute(update(Case).where(Case.public_id == ref).values(public_id="KDVB-WXYZ-MNPQ-RSTV"))
+        store.commit()
+    auth.login("cw")
+    for q in ("kdvb", "KDVB-WX", "kdvbwxyz"):
+        page = client.get("/caseworker/queue", query_string={"q": q}).get_data(as_text=True)
+        assert "KDVB-WXYZ-MNPQ-RSTV" in page, q
+    page = client.get("/caseworker/queue", query_string={"q": "badet"}).get_data(as_text=True)
+    assert "KDVB-WXYZ-MNPQ-RSTV" in page
