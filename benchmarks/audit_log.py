@@ -15,6 +15,7 @@ Writes benchmarks/results/audit-log-<backend>.json and prints a Markdown table.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import sys
@@ -27,9 +28,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, insert, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import insert, select, text  # noqa: E402
 
+from pg_schema import own_schema  # noqa: E402
 from web import auditlog, create_app  # noqa: E402
 from web import db as web_db  # noqa: E402
 from web.accounts import create_user  # noqa: E402
@@ -162,35 +163,23 @@ def main() -> None:
     parser.add_argument("--database-url", default=None,
                         help="a PostgreSQL URL; a throwaway schema is made in it (default: SQLite)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         folder = Path(tmp)
-        schema = None
         if args.database_url:
-            schema = f"bench_audit_{uuid.uuid4().hex[:8]}"
-            admin = create_engine(args.database_url)
-            with admin.begin() as connection:
-                connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-            url = make_url(args.database_url).update_query_dict(
-                {"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+            url = stack.enter_context(own_schema(args.database_url, f"bench_audit_{uuid.uuid4().hex[:8]}"))
         else:
             url = f"sqlite:///{folder / 'store.db'}"
-        try:
-            app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench",
-                              "INSTANCE_DIR": str(folder / "instance"), "ARGON2_TIME_COST": 1,
-                              "ARGON2_MEMORY_COST": 64, "LEARN_FROM_DECISIONS": False,
-                              "MATCHER": object()})
-            web_db.upgrade(app.extensions["db_engine"])
-            t0 = time.perf_counter()
-            names = fill(app, args.events)
-            fill_s = time.perf_counter() - t0
-            backend = app.extensions["db_engine"].dialect.name
-            results = measure(app, names)
-            app.extensions["db_engine"].dispose()
-        finally:
-            if schema is not None:
-                with admin.begin() as connection:
-                    connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-                admin.dispose()
+        app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench",
+                          "INSTANCE_DIR": str(folder / "instance"), "ARGON2_TIME_COST": 1,
+                          "ARGON2_MEMORY_COST": 64, "LEARN_FROM_DECISIONS": False,
+                          "MATCHER": object()})
+        web_db.upgrade(app.extensions["db_engine"])
+        t0 = time.perf_counter()
+        names = fill(app, args.events)
+        fill_s = time.perf_counter() - t0
+        backend = app.extensions["db_engine"].dialect.name
+        results = measure(app, names)
+        app.extensions["db_engine"].dispose()
     out = ROOT / "benchmarks" / "results" / f"audit-log-{backend}.json"
     out.write_text(json.dumps({"backend": backend, "events": args.events, "fill_seconds": round(fill_s, 1),
                                "page_size": auditlog.PAGE_SIZE, "date": date.today().isoformat(),

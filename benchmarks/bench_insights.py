@@ -17,10 +17,10 @@ import statistics
 import time
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from pg_schema import own_schema
 from web import db as web_db
 from web.insights import metrics
 
@@ -79,12 +79,12 @@ INSERT INTO wishes (organisation_id, created_by_id, kind, text, created_at)
 
 def main(url: str, keep: bool) -> None:
     """Seed a fresh schema at `url` and time the report."""
-    admin = create_engine(url)
-    with admin.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE'))
-        connection.execute(text(f'CREATE SCHEMA "{SCHEMA}"'))
-    scoped = make_url(url).update_query_dict({"options": f"-csearch_path={SCHEMA}"})
-    engine = web_db.make_engine(scoped.render_as_string(hide_password=False))
+    with own_schema(url, SCHEMA, keep=keep) as scoped:
+        _measure(web_db.make_engine(scoped))
+
+
+def _measure(engine) -> None:
+    """Migrate, seed and time the report on `engine` (a schema of its own)."""
     try:
         web_db.upgrade(engine)
         started = time.perf_counter()
@@ -119,10 +119,6 @@ def main(url: str, keep: bool) -> None:
                   f"({report.section('received').figures['cases']} cases)")
     finally:
         engine.dispose()
-        if not keep:
-            with admin.begin() as connection:
-                connection.execute(text(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE'))
-        admin.dispose()
 
 
 if __name__ == "__main__":

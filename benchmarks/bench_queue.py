@@ -22,11 +22,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy import insert, select, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from pg_schema import own_schema  # noqa: E402
 from web import create_app  # noqa: E402
 from web import db as web_db  # noqa: E402
 from web import queue as queues  # noqa: E402
@@ -108,40 +109,31 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
-    schema = f"bench_queue_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(args.url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{args.url}?options=-csearch_path%3D{schema}"
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "INSTANCE_DIR": tmp,
-                              "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 64})
-            web_db.upgrade(app.extensions["db_engine"])
-            started = time.perf_counter()
-            reference = fill(app, args.cases)
-            fill_s = time.perf_counter() - started
-            page10 = deep_page(app, 10)
-            rows = [
-                ("first page, deadline order", dict()),
-                ("received order", dict(sort="received")),
-                ("area + unassigned", dict(area="ældre", assigned="none")),
-                ("my cases", dict(assigned="me")),
-                ("all statuses, by status", dict(status="all", sort="status")),
-                ("page 11 (keyset)", dict(page=page10)),
-                ("search: words", dict(q="madservice", status="all")),
-                ("search: reference", dict(q=reference[:9], status="all")),
-            ]
-            results = []
-            for label, params in rows:
-                median, p95, count = timed(app, "cw0", **params)
-                results.append({"query": label, "params": {k: v for k, v in params.items() if k != "page"},
-                                "median_ms": round(median, 2), "p95_ms": round(p95, 2), "rows": count})
-            app.extensions["db_engine"].dispose()
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with own_schema(args.url, f"bench_queue_{uuid.uuid4().hex[:8]}") as url, \
+            tempfile.TemporaryDirectory() as tmp:
+        app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "INSTANCE_DIR": tmp,
+                          "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 64})
+        web_db.upgrade(app.extensions["db_engine"])
+        started = time.perf_counter()
+        reference = fill(app, args.cases)
+        fill_s = time.perf_counter() - started
+        page10 = deep_page(app, 10)
+        rows = [
+            ("first page, deadline order", dict()),
+            ("received order", dict(sort="received")),
+            ("area + unassigned", dict(area="ældre", assigned="none")),
+            ("my cases", dict(assigned="me")),
+            ("all statuses, by status", dict(status="all", sort="status")),
+            ("page 11 (keyset)", dict(page=page10)),
+            ("search: words", dict(q="madservice", status="all")),
+            ("search: reference", dict(q=reference[:9], status="all")),
+        ]
+        results = []
+        for label, params in rows:
+            median, p95, count = timed(app, "cw0", **params)
+            results.append({"query": label, "params": {k: v for k, v in params.items() if k != "page"},
+                            "median_ms": round(median, 2), "p95_ms": round(p95, 2), "rows": count})
+        app.extensions["db_engine"].dispose()
     out = {"cases": args.cases, "fill_seconds": round(fill_s, 1), "page_size": PAGE, "repeats": REPEATS,
            "database": "PostgreSQL", "results": results}
     folder = ROOT / "benchmarks" / "results"
