@@ -90,3 +90,13 @@ def auth(client):
 def case_id(app) -> str:
     """A pending case submitted by the volunteer 'vol' of organisation A."""
     return add_case(app)
+
+
+@pytest.fixture
+def csrf_app(tmp_path, matcher):
+    """An app with CSRF protection on, as in production."""
+    config = base_config(tmp_path, f"sqlite:///{tmp_path / 'csrf.db'}", matcher)
+    config["WTF_CSRF_ENABLED"] = True
+    app = build_app(config)
+    yield app
+    app.extensions["db_engine"].dispose()

@@ -18,8 +18,7 @@ from web.accounts import ASSIGNABLE_ROLES, AccountError, set_active, update_user
 from web.auditlog import ACTION_NAMES
 from web.models import DECISIONS, MESSAGE_KINDS, AuditEvent, Case, PasswordLink, User, utcnow
 
-from webhelpers import (ORG_A, ORG_B, PASSWORD, AuthActions, add_case, base_config, build_app,
-                        token_for, user)
+from webhelpers import (ORG_A, ORG_B, PASSWORD, AuthActions, add_case, token_for, user)
 
 NEW_PASSWORD = "grøn-cykel-under-træet"
 
@@ -475,16 +474,6 @@ def test_a_bad_export_filter_is_explained(client, auth):
     response = client.post("/admin/audit/export", data={"from": "i går"})
     assert response.status_code == 400
     assert "Fra-datoen skal være en dato" in response.get_data(as_text=True)
-
-
-@pytest.fixture
-def csrf_app(tmp_path, matcher):
-    """An app with CSRF protection on, as in production."""
-    config = base_config(tmp_path, f"sqlite:///{tmp_path / 'csrf.db'}", matcher)
-    config["WTF_CSRF_ENABLED"] = True
-    app = build_app(config)
-    yield app
-    app.extensions["db_engine"].dispose()
 
 
 def test_admin_forms_need_their_csrf_token(csrf_app):

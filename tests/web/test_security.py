@@ -14,16 +14,6 @@ from webhelpers import NOTE, PASSWORD, base_config, build_app, token_for
 TEMPLATES = Path(web.__file__).parent / "templates"
 
 
-@pytest.fixture
-def csrf_app(tmp_path, matcher):
-    """An app with CSRF protection on, as in production."""
-    config = base_config(tmp_path, f"sqlite:///{tmp_path / 'csrf.db'}", matcher)
-    config["WTF_CSRF_ENABLED"] = True
-    app = build_app(config)
-    yield app
-    app.extensions["db_engine"].dispose()
-
-
 def _token(client, path: str) -> str:
     page = client.get(path).get_data(as_text=True)
     return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
