@@ -27,21 +27,9 @@ pytestmark = [
 
 
 @pytest.fixture
-def live_server(tmp_path, matcher):
-    """Serve a CSRF-protected app with waitress on a free local port, in a thread."""
-
-    config = base_config(tmp_path, f"sqlite:///{tmp_path / 'e2e.db'}", matcher)
-    config.update(WTF_CSRF_ENABLED=True, TESTING=False)
-    app = build_app(config)
-    with served(app) as server:
-        yield f"http://127.0.0.1:{server.effective_port}"
-    app.extensions["db_engine"].dispose()
-
-
-@pytest.fixture
 def live_app(tmp_path, matcher):
-    """As live_server, with the app too (to load data into it)."""
-
+    """Serve a CSRF-protected app with waitress on a free local port, in a thread; yields its
+    address and the app (to load data into it)."""
     config = base_config(tmp_path, f"sqlite:///{tmp_path / 'e2e-app.db'}", matcher)
     config.update(WTF_CSRF_ENABLED=True, TESTING=False)
     app = build_app(config)
@@ -51,9 +39,14 @@ def live_app(tmp_path, matcher):
 
 
 @pytest.fixture
-def live_server_with_mail(tmp_path, matcher):
-    """As live_server, with notification e-mails going to an SMTP server the test started."""
+def live_server(live_app):
+    """The address of a served app (live_app without the app)."""
+    return live_app[0]
 
+
+@pytest.fixture
+def live_server_with_mail(tmp_path, matcher):
+    """As live_app, with notification e-mails going to an SMTP server the test started."""
     with smtp_server() as (port, box):
         config = base_config(tmp_path, f"sqlite:///{tmp_path / 'e2e-mail.db'}", matcher)
         config.update(WTF_CSRF_ENABLED=True, TESTING=False, **smtp_config(port))
