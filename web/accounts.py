@@ -14,6 +14,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from .cases import FINAL
+from .db import lock_for_write
 from .models import (ROLES, ApiToken, Case, LoginSession, Organisation, PasswordLink, User,
                      utcnow)
 from .passwords import password_problem
@@ -169,9 +170,11 @@ def revoke_access(db: Session, user: User) -> None:
 def other_active_admins(db: Session, user: User) -> int:
     """How many active admins there are besides `user`.
 
-    Every active admin's row is locked (PostgreSQL) until the caller commits, so two admins
-    demoting each other at once cannot both see the other one remain.
+    Every active admin's row is locked (PostgreSQL), or the whole database (SQLite's write
+    lock), until the caller commits, so two admins demoting each other at once cannot both see
+    the other one remain.
     """
+    lock_for_write(db)
     admins = db.scalars(select(User.id).where(User.role == "admin", User.active.is_(True))
                         .with_for_update())
     return sum(1 for admin_id in admins if admin_id != user.id)

@@ -50,6 +50,22 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+def lock_for_write(db_session: Session) -> None:
+    """Take SQLite's write lock now, for a check whose answer the coming write relies on.
+
+    SQLite ignores FOR UPDATE, and Python's sqlite3 opens a transaction only at the first
+    INSERT/UPDATE/DELETE, so a count read before it can be stale by the time the write is
+    stored. BEGIN IMMEDIATE takes the lock before the check; another writer waits (the busy
+    timeout) until this transaction ends. A transaction sqlite3 already opened has written,
+    so it holds the lock already. Other databases lock rows instead (with_for_update).
+    """
+    connection = db_session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    if not connection.connection.driver_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def create_private_file(path: Path) -> None:
     """Create the SQLite file (and its folder) readable by the owner only, if missing.
 

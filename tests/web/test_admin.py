@@ -4,13 +4,15 @@ from __future__ import annotations
 import csv
 import io
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 import web
 from web import db
@@ -612,3 +614,53 @@ def test_the_last_admin_rule_holds_on_every_database(store_app):
         store.commit()
         with pytest.raises(AccountError, match="last_admin"):
             set_active(store, user(store_app, "cw"), False)
+
+
+#: The statement other_active_admins counts with (FOR UPDATE on PostgreSQL), whitespace collapsed.
+_ADMIN_COUNT = "SELECT users.id FROM users WHERE users.role = "
+
+
+def test_two_admins_demoting_each_other_at_once_leave_one_admin(store_app):
+    """Two admins demote each other at the same instant, in two threads and two sessions on
+    a real file (or PostgreSQL): one is refused, one admin stays. Each thread waits, right after
+    counting the other admins, until the other thread has counted too (1.5 s at most): without a
+    lock both would count one other admin, both demotions would be stored and no admin left."""
+    with store_app.app_context():
+        store = db.session()
+        update_user(store, user(store_app, "cw"), "admin", None)
+        store.commit()
+    engine = store_app.extensions["db_engine"]
+    counted = threading.Barrier(2)
+    counts = []
+
+    def after_execute(_conn, _cursor, statement, *_args):
+        if " ".join(statement.split()).startswith(_ADMIN_COUNT):
+            counts.append(threading.current_thread().name)
+            try:
+                counted.wait(timeout=1.5)
+            except threading.BrokenBarrierError:
+                pass  # the other thread is kept from counting until this one is done: go on
+
+    def demote(username: str) -> str:
+        with store_app.app_context():
+            store = db.session()
+            try:
+                update_user(store, user(store_app, username), "caseworker", None)
+                store.commit()
+                return "demoted"
+            except AccountError as exc:
+                store.rollback()
+                return exc.code
+
+    event.listen(engine, "after_cursor_execute", after_execute)
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            results = sorted(pool.map(demote, ["adm", "cw"]))
+    finally:
+        event.remove(engine, "after_cursor_execute", after_execute)
+    assert len(counts) == 2, counts  # both really counted, each in its own thread
+    assert results == ["demoted", "last_admin"]
+    with store_app.app_context():
+        admins = db.session().scalars(select(User.username).where(User.role == "admin",
+                                                                  User.active.is_(True)))
+        assert len(list(admins)) == 1
