@@ -31,6 +31,32 @@ def of_case(reference: str, exact: bool = True):
     return which
 
 
+#: A whole reference's shape as a LIKE pattern: one "_" per character, the dashes kept.
+_REFERENCE_SHAPE = "____-____-____-____"
+
+
+def of_case_beginning(prefix: str, dialect: str):
+    """The events about every case whose reference begins with `prefix` (the stored form, from
+    models.reference_prefix, shorter than a whole reference), `dialect` being the database's.
+
+    Audit targets name a case only by its reference, as text: there is no key to the cases
+    table, and a deleted case's events outlive it, so the events are matched themselves, not
+    through cases. The pattern has a whole reference's shape (7KQ2-X__-____-____), so a target
+    that merely begins alike (a wish's number) is not taken for a case. PostgreSQL reads the
+    LIKE's fixed beginning from ix_audit_events_case_time (text_pattern_ops); SQLite uses no
+    index for a LIKE on an expression and compares case-insensitively, so it also gets the
+    range of strings that begin with `prefix` (BINARY order), which it reads from that index.
+    """
+    shape = prefix + _REFERENCE_SHAPE[len(prefix):]
+    reference = case_prefix(AuditEvent.target)
+    clause = and_(reference.like(shape),
+                  or_(AuditEvent.target == reference, AuditEvent.target.like(f"{shape} %")))
+    if dialect == "sqlite":
+        following = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        clause = and_(reference >= prefix, reference < following, clause)
+    return clause
+
+
 def record(db: Session, user: User | None, action: str, target: str | None = None) -> None:
     """Add an audit event to the session; the caller's commit stores it with the change."""
     db.add(AuditEvent(user_id=user.id if user is not None else None, action=action,

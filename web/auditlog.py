@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from . import audit
 from .accounts import normalise_username
-from .models import AuditEvent, User
+from .models import (REFERENCE_LENGTH, REFERENCE_PREFIX_MIN, AuditEvent, User,
+                     reference_characters, reference_prefix)
 
 PAGE_SIZE = 100
 #: The longest value a filter field takes (a reference is 19 characters, a username 80).
@@ -92,7 +93,8 @@ class FilterError(ValueError):
 
 @dataclass
 class Filters:
-    """What the admin asked for; empty fields filter nothing."""
+    """What the admin asked for; empty fields filter nothing. `case` is a whole reference or
+    its beginning, in the stored form."""
 
     who: str = ""
     action: str = ""
@@ -128,10 +130,23 @@ def _day(value: str, name: str) -> date | None:
         raise FilterError(f"bad_{name}") from None
 
 
+def _case(typed: str) -> str:
+    """A reference or its first characters, as the queue search reads them ("7kq2 xm9" is
+    7KQ2-XM9); too few characters would match the events of thousands of cases."""
+    if not typed:
+        return ""
+    prefix = reference_prefix(typed)
+    if prefix is None:
+        raise FilterError("bad_case")
+    if reference_characters(prefix) < REFERENCE_PREFIX_MIN:
+        raise FilterError("case_too_short")
+    return prefix
+
+
 def parse(args) -> Filters:
     """Read the filters from request arguments; raise FilterError for ones that cannot apply."""
     filters = Filters(who=normalise_username(_field(args, "who")), action=_field(args, "action"),
-                      case=_field(args, "case").upper(), start=_field(args, "from"),
+                      case=_case(_field(args, "case")), start=_field(args, "from"),
                       end=_field(args, "to"))
     start, end = _day(filters.start, "from"), _day(filters.end, "to")
     if start is not None and end is not None and start > end:
@@ -155,8 +170,10 @@ def _where(db: Session, filters: Filters) -> list | None:
         clauses.append(AuditEvent.user_id == user_id)
     if filters.action:
         clauses.append(AuditEvent.action == filters.action)
-    if filters.case:
+    if len(filters.case) == REFERENCE_LENGTH:
         clauses.append(audit.of_case(filters.case))
+    elif filters.case:
+        clauses.append(audit.of_case_beginning(filters.case, db.get_bind().dialect.name))
     if filters.start:
         clauses.append(AuditEvent.created_at >= _local_midnight(date.fromisoformat(filters.start)))
     if filters.end:

@@ -1,6 +1,7 @@
 """The case store: SQLAlchemy 2.0 typed mappings."""
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import UTC, datetime
 
@@ -33,6 +34,9 @@ CLOSED_AT_AGREES = ("(status = 'closed' AND closed_at IS NOT NULL) "
 REFERENCE_LENGTH = 19
 # Crockford's base32 without I, L, O, U: easy to read aloud and to type on a phone.
 _REF_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_REF_CHARACTERS = re.compile(f"[{_REF_ALPHABET}]{{1,16}}")
+#: The fewest characters of a reference that find it by its beginning (queue search, audit log).
+REFERENCE_PREFIX_MIN = 4
 
 
 def utcnow() -> datetime:
@@ -44,6 +48,21 @@ def new_public_id() -> str:
     """Return a non-guessable case reference (80 random bits), e.g. 7KQ2-XM9D-A4TR-0JHW."""
     chars = "".join(secrets.choice(_REF_ALPHABET) for _ in range(16))
     return "-".join(chars[i:i + 4] for i in range(0, 16, 4))
+
+
+def reference_prefix(typed: str) -> str | None:
+    """A reference, or its beginning, as people type it, in the stored form: upper case, the
+    dashes ignored and put back every 4 characters ("7kq2 xm9" -> "7KQ2-XM9"). None when it
+    cannot be one: empty, longer than 16 characters, or one outside the alphabet."""
+    compact = typed.upper().replace("-", "").replace(" ", "")
+    if not _REF_CHARACTERS.fullmatch(compact):
+        return None
+    return "-".join(compact[i:i + 4] for i in range(0, len(compact), 4))
+
+
+def reference_characters(prefix: str) -> int:
+    """How many characters of a reference `prefix` (from reference_prefix) gives, dashes aside."""
+    return len(prefix.replace("-", ""))
 
 
 class UTCDateTime(TypeDecorator):
@@ -376,7 +395,10 @@ def case_prefix(target):
 # user's, one action's or one case's events, newest first, reads just that page.
 Index("ix_audit_events_user_time", AuditEvent.user_id, AuditEvent.created_at)
 Index("ix_audit_events_action_time", AuditEvent.action, AuditEvent.created_at)
-Index("ix_audit_events_case_time", case_prefix(AuditEvent.target), AuditEvent.created_at)
+# The case index serves a reference's beginning too (LIKE '7KQ2-X%', migration 0014): on
+# PostgreSQL only with text_pattern_ops, which also serves the equality of a whole reference.
+Index("ix_audit_events_case_time", case_prefix(AuditEvent.target).label("case_reference"),
+      AuditEvent.created_at, postgresql_ops={"case_reference": "text_pattern_ops"})
 
 
 class ApiToken(Base):

@@ -17,7 +17,8 @@ from sqlalchemy import and_, func, literal, literal_column, or_, select, tuple_
 from sqlalchemy.orm import Session, selectinload
 
 from .cases import QUEUE_STATUSES, CaseError, queue_filter
-from .models import Case, User
+from .models import (REFERENCE_PREFIX_MIN, Case, User, reference_characters,
+                     reference_prefix)
 
 #: ?sort= -> the columns a page is ordered by (the id last, so every key is unique).
 SORTS = {
@@ -28,8 +29,6 @@ SORTS = {
 }
 ASSIGNED_SPECIAL = ("me", "none")
 QUERY_MAX = 200
-#: A reference as people type it: Crockford base32, with or without the dashes, at least 4 of 16.
-_REFERENCE = re.compile(r"[0-9A-HJKMNP-TV-Z]{4,16}")
 _WORD = re.compile(r"\w+")
 
 
@@ -108,10 +107,9 @@ def find(db: Session, user: User, query: QueueQuery, size: int) -> QueuePage:
 
 def _search(db: Session, q: str):
     """The condition for ?q=: a reference (or its beginning), else every word in the text."""
-    compact = q.upper().replace("-", "").replace(" ", "")
+    prefix = reference_prefix(q)
     # Either may be meant ("KDVB" is the beginning of a reference, or a word): search both.
-    if _REFERENCE.fullmatch(compact):
-        prefix = "-".join(compact[i:i + 4] for i in range(0, len(compact), 4))
+    if prefix is not None and reference_characters(prefix) >= REFERENCE_PREFIX_MIN:
         by_reference = Case.public_id.startswith(prefix, autoescape=True)
     else:
         by_reference = None

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import event, select
 
 import web
-from web import db
+from web import auditlog, db
 from web.accounts import ASSIGNABLE_ROLES, AccountError, set_active, update_user
 from web.auditlog import ACTION_NAMES
 from web.models import DECISIONS, MESSAGE_KINDS, AuditEvent, Case, PasswordLink, User, utcnow
@@ -371,6 +371,10 @@ def test_a_filter_that_matches_nothing_says_so(app, client, auth):
     ({"to": "2026-02-30"}, "Til-datoen skal være en dato"),
     ({"from": "2026-03-05", "to": "2026-03-01"}, "Fra-datoen ligger efter til-datoen"),
     ({"case": "X" * 81}, "En sagsreference er 19 tegn"),
+    ({"case": "7kq"}, "Skriv mindst de første 4 tegn af sagsreferencen"),
+    ({"case": "7-K Q"}, "Skriv mindst de første 4 tegn af sagsreferencen"),
+    ({"case": "OIL1"}, "uden I, L, O og U"),
+    ({"case": f"{REF1}X"}, "uden I, L, O og U"),
     ({"before": "abc"}, "Siden findes ikke"),
     ({"before": "-1"}, "Siden findes ikke"),
     ({"after": "١٢"}, "Siden findes ikke"),
@@ -381,6 +385,81 @@ def test_bad_audit_filters_are_explained(client, auth, query, message):
     auth.login("adm")
     page = client.get("/admin/audit", query_string=query)
     assert page.status_code == 400 and message in page.get_data(as_text=True)
+
+
+REF3, REF4 = "7KQ2-AAAA-BBBB-CCCC", "7KQ3-XM9D-A4TR-0JHW"
+#: Beside SEEDED: a case sharing REF1's first 4 characters, one differing in the 4th, and
+#: targets that begin like a reference without being a case's (a username, a wish's number).
+LOOKALIKES = [
+    ("cw", "case.view", REF3, T0 + timedelta(hours=1)),
+    ("cw", "case.confirm", f"{REF3} servicelov-83", T0 + timedelta(hours=2)),
+    ("cw", "case.view", REF4, T0 + timedelta(hours=3)),
+    ("adm", "user.reset", REF1.lower(), T0 + timedelta(hours=4)),
+    ("adm", "user.role", f"{REF1.lower()}: caseworker -> admin", T0 + timedelta(hours=5)),
+    ("vol", "wish.submit", "72221", T0 + timedelta(hours=6)),
+]
+BEGINNINGS = [
+    ("7kq2", {REF1, REF3}),
+    ("7KQ2-XM", {REF1}),
+    ("7kq2 xm9d a4", {REF1}),
+    ("7KQ2XM9DA4TR0JHW", {REF1}),  # a whole reference without its dashes
+    ("7KQ3", {REF4}),
+    ("7222", set()),
+]
+
+
+def _of_cases(app, references: set[str]) -> list[tuple[str, str, str]]:
+    # Every stored event whose target names one of `references`, newest first.
+    return [row for row in _expected(app) if row[2].split(" ")[0] in references]
+
+
+def test_a_reference_beginning_finds_its_cases_events_on_every_database(store_app):
+    """The first characters of a reference, typed in any case with or without dashes and
+    spaces, find the events of the cases they begin (on the page and in the CSV alike), not
+    another case's and not a target that merely begins alike; on SQLite and PostgreSQL."""
+    seed(store_app, SEEDED + LOOKALIKES)
+    with store_app.test_request_context():  # the CSV's action names are translated
+        store = db.session()
+        for typed, references in BEGINNINGS:
+            filters = auditlog.parse({"case": typed})
+            expected = _of_cases(store_app, references)
+            assert bool(expected) == bool(references), typed
+            shown = [(e.user.username if e.user else "–", e.action, e.target)
+                     for e in auditlog.page(store, filters).events]
+            assert shown == expected, typed
+            exported = list(csv.reader(io.StringIO("".join(auditlog.export_rows(store, filters))[1:]),
+                                       delimiter=";"))[1:]
+            assert [(r[2] or "–", r[3], r[5]) for r in exported] == expected[::-1], typed
+
+
+def test_the_page_and_the_csv_filter_by_a_reference_beginning_alike(app, client, auth):
+    """The page lists the events a beginning finds; "Hent som CSV" (the same filter, sent back
+    by the form) holds the same rows and records the beginning it was given."""
+    seed(app, SEEDED + LOOKALIKES)
+    auth.login("adm")
+    page = client.get("/admin/audit", query_string={"case": "7kq2 x"}).get_data(as_text=True)
+    expected = _of_cases(app, {REF1})
+    assert audit_rows(page) == expected and len(expected) == 5
+    assert 'name="case" value="7KQ2-X"' in page  # what the export form sends back
+    rows = _csv(client.post("/admin/audit/export", data={"case": "7KQ2-X"}))
+    assert [(r[2], r[3], r[5]) for r in rows[1:]] == expected[::-1]
+    assert events(app, "audit.export") == [("adm", "audit.export", "case=7KQ2-X")]
+
+
+def test_too_short_a_reference_beginning_is_explained_and_exports_nothing(app, client, auth):
+    """Three characters would match thousands of cases: the page says to type at least four,
+    and the export refuses the same filter without writing an export event."""
+    seed(app, SEEDED)
+    auth.login("adm")
+    page = client.get("/admin/audit", query_string={"case": "7kq"})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 400 and audit_rows(text) == []
+    assert "Skriv mindst de første 4 tegn af sagsreferencen" in text
+    assert 'value="7kq"' in text  # the form keeps what was typed
+    response = client.post("/admin/audit/export", data={"case": "7kq"})
+    assert response.status_code == 400 and response.mimetype == "text/html"
+    assert "Skriv mindst de første 4 tegn af sagsreferencen" in response.get_data(as_text=True)
+    assert events(app, "audit.export") == []
 
 
 def _link(page: str, rel: str) -> str | None:
