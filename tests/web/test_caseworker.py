@@ -1,12 +1,15 @@
 """Caseworker pages: the queue and the case page."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 from datetime import timedelta
+from html import escape
+from html.parser import HTMLParser
 
 from sqlalchemy import select
 
-from web import cases, db
+from web import cases, db, messages
 from web.models import AuditEvent
 
 from webhelpers import add_case, user
@@ -137,3 +140,111 @@ def test_too_long_message_keeps_the_case_open(app, client, auth):
     assert response.status_code == 400 and 'id="message-errors"' in response.get_data(as_text=True)
     with app.app_context():
         assert cases.get_case(db.session(), public_id).status == "pending"
+
+
+class _Tree(HTMLParser):
+    """Each start tag with its attributes and the <details> it sits in (innermost last)."""
+
+    VOID = {"input", "br", "img", "hr", "meta", "link", "source", "wbr"}
+
+    def __init__(self, page: str):
+        super().__init__()
+        self.stack: list[tuple[str, dict]] = []
+        self.tags: list[tuple[str, dict, list[dict]]] = []
+        self.feed(page)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = {k: v or "" for k, v in attrs}
+        self.tags.append((tag, attrs, [a for t, a in self.stack if t == "details"]))
+        if tag not in self.VOID:
+            self.stack.append((tag, attrs))
+
+    def handle_endtag(self, tag):
+        while self.stack:
+            if self.stack.pop()[0] == tag:
+                break
+
+    def find(self, tag: str, **wanted) -> list[tuple[dict, list[dict]]]:
+        return [(a, inside) for t, a, inside in self.tags if t == tag and all(
+            v in a.get(k.rstrip("_"), "").split() if k.endswith("_") else a.get(k) == v
+            for k, v in wanted.items())]
+
+
+def test_case_page_keeps_the_decision_in_view_and_the_rest_one_line_away(app, client, auth, monkeypatch):
+    """What a decision needs is outside every <details>: the marked note, each suggestion's
+    citation, evidence and its confirm and reject buttons, "Tag sagen", the question and the close
+    form. The explanation of a suggestion is behind <details>, open only for the first undecided
+    one; the score help, handing over to a colleague, the earlier messages of a long thread, the
+    repealed search results and reopening are each one closed line. No script is needed."""
+    public_id = add_case(app)
+    matcher = app.extensions["matcher"]
+    with app.app_context():
+        store = db.session()
+        case = cases.get_case(store, public_id)
+        first = cases.ranked(case.suggestions)[0]
+        cases.decide(store, matcher, case, user(app, "cw"), first.entry_id, "confirm", None)
+        for i in range(5):
+            messages.post(store, case, user(app, "cw" if i % 2 == 0 else "vol"), f"Besked nummer {i}.")
+        store.commit()
+        ranked = cases.ranked(cases.get_case(store, public_id).suggestions)
+    listed = {s.entry_id for s in ranked}
+    today = dt.date.today()
+    spare = [e for e in matcher.corpus.entries
+             if e.kind == "rule" and e.id not in listed and e.in_force(today)][:3]
+    gone = spare[0].model_copy(update={"valid_to": dt.date(2001, 1, 1)})
+    monkeypatch.setattr(matcher, "search", lambda q, limit=20: [gone, *spare[1:]])
+    auth.login("cw")
+    page = client.get(f"/caseworker/cases/{public_id}", query_string={"q": "hjælp"}).get_data(as_text=True)
+    tree = _Tree(page)
+
+    def in_view(found):
+        assert found and all(not inside for _, inside in found), found
+    in_view(tree.find("mark", class_="evidence"))
+    in_view(tree.find("button", value="confirm", class_="confirm"))
+    assert len(tree.find("button", value="reject", class_="reject")) == len(ranked)
+    in_view(tree.find("button", value="reject", class_="reject"))
+    in_view(tree.find("span", class_="citation"))
+    in_view(tree.find("ul", class_="evidence-list"))
+    in_view(tree.find("textarea", id="question-text"))
+    in_view(tree.find("form", id="close-form"))
+    in_view(tree.find("button", class_="primary"))  # "Tag sagen" and "Luk sagen …"
+    assert "Tag sagen" in page
+
+    explained = tree.find("details", class_="provision")
+    assert len(explained) == len(ranked)
+    opened = [a["id"] for a, _ in explained if "open" in a]
+    focus = next(s for s in ranked if s.entry_id != first.entry_id)  # the first one not yet decided
+    assert opened == [f"provision-{focus.id}"]
+    for _, inside in tree.find("p", class_="summary"):
+        assert inside and "provision" in inside[-1]["class"]
+    for law, inside in tree.find("details", class_="enacted"):
+        assert "open" not in law and "provision" in inside[-1]["class"]
+
+    for key in ("score-help", "handover", "thread-earlier", "repealed-results"):
+        [(details, _)] = tree.find("details", id=key)
+        assert "open" not in details, key
+    assert "Vis 2 tidligere beskeder" in page  # five messages: the last three stay in view
+    [(select_to, inside)] = tree.find("select", id="assign-to")
+    assert inside[-1]["id"] == "handover"
+    assert "Besked nummer 4." in page and "Besked nummer 0." in page
+    earlier = page[page.index('id="thread-earlier"'):]
+    earlier = earlier[:earlier.index("</details>")]
+    assert "Besked nummer 1." in earlier and "Besked nummer 2." not in earlier
+    results = page.split('id="repealed-results"', 1)[1].split("</details>", 1)[0]
+    assert escape(gone.title) in results and "1 ophævet bestemmelse" in results
+    assert f'value="{gone.id}"' not in page  # a repealed provision cannot be added
+    for e in spare[1:]:
+        [(button, inside)] = [(a, i) for a, i in tree.find("input", name="entry_id") if a["value"] == e.id]
+        assert not inside
+
+    with app.app_context():
+        cases.close(db.session(), cases.get_case(db.session(), public_id), user(app, "cw"), "Tak.")
+    closed = _Tree(client.get(f"/caseworker/cases/{public_id}").get_data(as_text=True))
+    [(reopen, _)] = closed.find("details", id="reopen")
+    assert "open" not in reopen
+    [(_, inside)] = closed.find("textarea", id="reopen-reason")
+    assert inside[-1]["id"] == "reopen"
+    # A refused reopen comes back with its form open and the message in view.
+    again = client.post(f"/caseworker/cases/{public_id}/reopen", data={"reason": ""})
+    [(reopen, _)] = _Tree(again.get_data(as_text=True)).find("details", id="reopen")
+    assert again.status_code == 400 and "open" in reopen

@@ -144,6 +144,9 @@ def test_volunteer_to_caseworker_and_back(live_server, browser):
 
     # The caseworker reopens it with a reason; the volunteer sees it reopened, the answer withdrawn.
     caseworker.goto(f"/caseworker/cases/{reference}")
+    # Reopening is rare: its form waits behind one closed line.
+    assert not caseworker.locator("#reopen-reason").is_visible()
+    caseworker.click("#reopen > summary")
     caseworker.fill("#reopen-reason", "Datteren har ringet med nye oplysninger.")
     caseworker.click("button:has-text('Genåbn sagen')")
     caseworker.wait_for_selector("text=Sagen er genåbnet")
@@ -289,4 +292,47 @@ def test_the_caseworkers_question_and_answer_warn_at_the_limit_too(live_server_w
         assert caseworker.input_value(field) == "a" * 5003
         words = caseworker.inner_text(counter)
         assert "5.003" in words and "højst 5.000" in words
+    assert problems == []
+
+
+def test_the_case_page_keeps_what_a_decision_needs_in_view(live_app, browser):
+    """On a phone and a desktop: the evidence and every suggestion's confirm and reject are in
+    view without opening anything; only the suggestion in focus has its explanation open, and j
+    moves it along; nothing is wider than the phone."""
+    base, app = live_app
+    reference = add_case(app)
+    problems: list[str] = []
+    for width, height in ((390, 844), (1280, 900)):
+        page = browser.new_context(base_url=base, viewport={"width": width, "height": height}).new_page()
+        page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+        _login(page, "cw")
+        page.goto(f"/caseworker/cases/{reference}")
+        page.wait_for_load_state("load")
+        cards = page.locator(".suggestion")
+        assert cards.count() >= 3
+        assert page.locator("mark.evidence").first.is_visible()
+        for i in range(cards.count()):
+            card = cards.nth(i)
+            assert card.locator("h3 .citation").is_visible()
+            assert card.locator("button[value=confirm]").is_visible()
+            assert card.locator("button[value=reject]").is_visible()
+            if card.locator(".evidence-list").count():
+                assert card.locator(".evidence-list q").first.is_visible()
+        explanations = page.locator(".suggestion details.provision")
+        assert explanations.count() >= 3
+        opened = page.locator(".suggestion details.provision[open]")
+        assert opened.count() == 1 and cards.first.locator("details.provision[open]").count() == 1
+        assert cards.first.locator(".provision .summary").is_visible()
+        assert not cards.nth(1).locator(".provision .summary").is_visible()
+        assert page.locator("button:has-text('Tag sagen')").is_visible()
+        assert page.locator("#close-button").is_visible() and page.locator("#question-text").is_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        if width > 400:  # a phone has no keyboard
+            page.keyboard.press("j")
+            page.keyboard.press("j")
+            assert "selected" in (cards.nth(1).get_attribute("class") or "")
+            assert cards.nth(1).locator(".provision .summary").is_visible()
+            assert not cards.first.locator(".provision .summary").is_visible()
+            assert page.locator(".suggestion details.provision[open]").count() == 1
+        page.context.close()
     assert problems == []

@@ -1,4 +1,5 @@
-// Case page: keyboard shortcuts (j/k move, c confirm, r reject) and evidence highlighting.
+// Case page: keyboard shortcuts (j/k move, c confirm, r reject), evidence highlighting and
+// the explanation of the suggestion in focus.
 (function () {
   "use strict";
   var cards = Array.prototype.slice.call(document.querySelectorAll(".suggestion"));
@@ -12,10 +13,22 @@
     });
   }
 
-  function select(index) {
+  // The explanation (summary and the act's words) is open for the suggestion in focus only:
+  // the page opens the first undecided one; j/k move the open one along with the selection.
+  var shown = document.querySelector(".suggestion details.provision[open]");
+
+  function explain(card) {
+    var details = card.querySelector("details.provision");
+    if (shown && shown !== details) { shown.open = false; }
+    if (details) { details.open = true; }
+    shown = details;
+  }
+
+  function select(index, open) {
     if (!cards.length) { return; }
     current = Math.max(0, Math.min(cards.length - 1, index));
     cards.forEach(function (card, i) { card.classList.toggle("selected", i === current); });
+    if (open) { explain(cards[current]); }
     cards[current].focus();
     highlight(cards[current].getAttribute("data-ref"));
   }
@@ -40,8 +53,8 @@
     // Typing a reason or a search must not trigger the shortcuts.
     if (event.ctrlKey || event.metaKey || event.altKey) { return; }
     if (target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName))) { return; }
-    if (event.key === "j") { select(current + 1); event.preventDefault(); }
-    else if (event.key === "k") { select(current < 0 ? 0 : current - 1); event.preventDefault(); }
+    if (event.key === "j") { select(current + 1, true); event.preventDefault(); }
+    else if (event.key === "k") { select(current < 0 ? 0 : current - 1, true); event.preventDefault(); }
     else if (event.key === "c") { press("confirm"); event.preventDefault(); }
     else if (event.key === "r") { press("reject"); event.preventDefault(); }
   });
