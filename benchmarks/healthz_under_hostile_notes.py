@@ -26,12 +26,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from matcher import Matcher, Settings  # noqa: E402
+from tests.hostile_notes import HOSTILE as HOSTILE_NOTES  # noqa: E402
 from web import create_app  # noqa: E402
 from web import db as web_db  # noqa: E402
 from web.accounts import create_user  # noqa: E402
 
 PASSWORD = "korrekt-hest-batteri-staldør"
-HOSTILE = "a" + "\u0301" * 4999
+HOSTILE = HOSTILE_NOTES["one letter and 4,999 combining accents"]
 
 
 def post(url: str, body: dict, token: str | None = None) -> tuple[int, dict]:

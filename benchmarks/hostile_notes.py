@@ -22,19 +22,11 @@ sys.path.insert(0, str(ROOT))
 from matcher import Matcher, Settings  # noqa: E402
 from matcher.engine import note_sentences, prepare_note  # noqa: E402
 from matcher.evaluation import load_notes  # noqa: E402
+from tests.hostile_notes import HOSTILE, LIMIT  # noqa: E402
 
-LIMIT = 5000
-NOTES = {
-    "one letter and 4,999 combining accents": "a" + "\u0301" * (LIMIT - 1),
-    "2,500 decomposed é": "e\u0301" * (LIMIT // 2),
-    "words under five accents each (zalgo)": ("he\u0301\u0302\u0303\u0304llo " * 500)[:LIMIT],
-    "one letter and 4,999 zero-width spaces": "a" + "\u200b" * (LIMIT - 1),
-    "one word of 5,000 letters": "a" * LIMIT,
-    "5,000 characters, no sentence end": ("hun kan ikke selv lave mad og falder ofte i badet " * 100)[:LIMIT],
-    "2,500 one-letter words": ("a " * (LIMIT // 2))[:LIMIT],
-    "5,000 CJK characters": "".join(chr(0x4E00 + i % 2000) for i in range(LIMIT)),
-    "ordinary Danish, 5,000 characters": ("Hun kan ikke selv lave mad og falder ofte i badet. " * 100)[:LIMIT],
-}
+#: the hostile notes the engine's test also uses, and an ordinary one of the same length for scale
+NOTES = {**HOSTILE, "ordinary Danish, 5,000 characters":
+         ("Hun kan ikke selv lave mad og falder ofte i badet. " * 100)[:LIMIT]}
 
 
 def main(argv: list[str] | None = None) -> None:

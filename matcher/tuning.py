@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import __version__
+from .contrastive import train_contrastive
 from .corpus import Corpus
 from .dense_index import IndexMismatch, library_versions, replace_folder, write_lock
 from .e5_tuning import MODEL_FILE
@@ -159,37 +160,24 @@ def _train(base: str, corpus: Corpus, folder: Path, threads: int, params: Tuning
     from sentence_transformers import SentenceTransformer
 
     started = time.time()
-    torch.manual_seed(params.seed)
-    torch.set_num_threads(threads)
-    rng = random.Random(params.seed)
-    try:
-        model = SentenceTransformer(_base_path(base), device="cpu", local_files_only=True)
-    except OSError as exc:
-        raise ValueError(f"cannot tune {base!r}: it could not be loaded offline ({exc.__class__.__name__}); "
-                         "give minilm, a local path or a cached Hugging Face name") from None
-    model.max_seq_length = params.max_tokens
-    epochs = [training_batches(corpus, params.batch_size, rng) for _ in range(params.epochs)]
-    total, done = sum(len(e) for e in epochs), 0
-    optimiser = torch.optim.AdamW(model.parameters(), lr=params.learning_rate)
-    model.train()
-    loss_sum = 0.0
-    for batches in epochs:
-        for batch in batches:
-            a, b = (_embed(model, [p[i] for p in batch]) for i in (0, 1))
-            sim = a @ b.T * params.scale
-            target = torch.arange(len(batch))
-            loss = (torch.nn.functional.cross_entropy(sim, target)
-                    + torch.nn.functional.cross_entropy(sim.T, target)) / 2
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-            loss_sum += loss.item()
-            done += 1
-            if progress:
-                progress(done, total)
-    model.eval()
+
+    def load():
+        try:
+            model = SentenceTransformer(_base_path(base), device="cpu", local_files_only=True)
+        except OSError as exc:
+            raise ValueError(f"cannot tune {base!r}: it could not be loaded offline ({exc.__class__.__name__}); "
+                             "give minilm, a local path or a cached Hugging Face name") from None
+        model.max_seq_length = params.max_tokens
+        return model, model, model.parameters()
+
+    def embed(model, batch):
+        return tuple(_embed(model, [p[i] for p in batch]) for i in (0, 1))
+
+    trained = train_contrastive(params, threads, load,
+                                lambda rng: training_batches(corpus, params.batch_size, rng), embed, progress)
+    model, total = trained.model, trained.batches
     manifest = _manifest({"base": base, "corpus_hash": corpus.content_hash, "params": asdict(params)},
-                         batches=total, mean_loss=round(loss_sum / max(total, 1), 4),
+                         batches=total, mean_loss=trained.mean_loss,
                          train_seconds=round(time.time() - started, 1),
                          libraries=dict(library_versions(), torch=torch.__version__,
                                         sentence_transformers=sentence_transformers.__version__))

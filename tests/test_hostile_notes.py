@@ -9,18 +9,7 @@ import pytest
 from matcher.engine import _MAX_QUERY_CHARS, _MAX_SENTENCES, MAX_NOTE_CHARS
 from matcher.text import MAX_MARKS, MAX_REPEAT, MAX_SENTENCE_CHARS, clean, has_words, sentences
 
-LIMIT = 5000
-HOSTILE = {
-    "combining accents": "a" + "\u0301" * (LIMIT - 1),
-    "decomposed é": "e\u0301" * (LIMIT // 2),
-    "zalgo": ("he\u0301\u0302\u0303\u0304llo " * 500)[:LIMIT],
-    "zero-width spaces": "a" + "\u200b" * (LIMIT - 1),
-    "one long word": "a" * LIMIT,
-    "no sentence end": ("hun kan ikke selv lave mad og falder ofte i badet " * 100)[:LIMIT],
-    "one-letter words": "a " * (LIMIT // 2),
-    "fragments": "a. " * (LIMIT // 3),
-    "lone surrogates": "Hun falder ofte i badet \ud800 og kan ikke lave mad \udfff selv.",
-}
+from .hostile_notes import HOSTILE
 
 
 def test_an_ordinary_note_is_left_as_it_is():

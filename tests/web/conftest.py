@@ -10,7 +10,7 @@ import pytest
 from web import create_app
 
 from webhelpers import (TEST_DATABASE_URL, AuthActions, add_case, base_config, build_app,
-                        postgres_schema_url)
+                        postgres_schema_url, token_for)
 
 
 @pytest.fixture(scope="session")
@@ -84,6 +84,18 @@ def client(app):
 def auth(client):
     """Login helper for `client`."""
     return AuthActions(client)
+
+
+@pytest.fixture
+def vol(client) -> dict:
+    """API headers of the volunteer 'vol' (organisation A)."""
+    return token_for(client, "vol")
+
+
+@pytest.fixture
+def cw(client) -> dict:
+    """API headers of the caseworker 'cw'."""
+    return token_for(client, "cw")
 
 
 @pytest.fixture

@@ -3,30 +3,13 @@ from __future__ import annotations
 
 import pytest
 
-from webhelpers import NOTE, PASSWORD, token_for
+from webhelpers import NOTE, PASSWORD, post_note
 
 
 @pytest.fixture
 def app(store_app):
     """The API contract holds on each available backend."""
     return store_app
-
-
-@pytest.fixture
-def vol(client):
-    """Headers of the volunteer 'vol' (organisation A)."""
-    return token_for(client, "vol")
-
-
-@pytest.fixture
-def cw(client):
-    """Headers of the caseworker 'cw'."""
-    return token_for(client, "cw")
-
-
-def _submit(client, headers, **fields):
-    body = {"text": NOTE, "consent": True, **fields}
-    return client.post("/api/v1/notes", json=body, headers=headers)
 
 
 def test_token(client):
@@ -67,7 +50,7 @@ def test_note_lifecycle(client, vol, cw):
     """Submit, queue, case, decide, close; the volunteer then sees the outcome only."""
     text = NOTE + " Hun bor alene på tredje sal uden elevator og kommer sjældent ud."
     assert len(text) > 160
-    created = _submit(client, vol, text=text, area="ældre", organisation_wishes="Et lokale, tak.")
+    created = post_note(client, vol, text=text, area="ældre", organisation_wishes="Et lokale, tak.")
     assert created.status_code == 201
     note_id = created.get_json()["id"]
     assert created.get_json()["status"] == "pending"
@@ -120,7 +103,7 @@ def test_note_lifecycle(client, vol, cw):
 
 def test_decision_values_are_checked(client, vol, cw):
     """Only confirm and reject are decisions; entry ids must exist; closed cases answer 409."""
-    note_id = _submit(client, vol).get_json()["id"]
+    note_id = post_note(client, vol).get_json()["id"]
     entry = client.get(f"/api/v1/cases/{note_id}", headers=cw).get_json()["suggestions"][0]["id"]
     url = f"/api/v1/cases/{note_id}/decisions"
     for body in ({"entry_id": entry, "decision": "maybe"}, {"entry_id": entry},
@@ -137,8 +120,8 @@ def test_decision_values_are_checked(client, vol, cw):
 
 def test_queue_filters(client, vol, cw):
     """?area= and ?status= filter the queue; unknown values are 400."""
-    elderly = _submit(client, vol, area="ældre").get_json()["id"]
-    refugee = _submit(client, vol, area="flygtning").get_json()["id"]
+    elderly = post_note(client, vol, area="ældre").get_json()["id"]
+    refugee = post_note(client, vol, area="flygtning").get_json()["id"]
     ids = [i["id"] for i in client.get("/api/v1/queue", headers=cw).get_json()["items"]]
     assert ids == [elderly, refugee]
     only = client.get("/api/v1/queue?area=flygtning", headers=cw).get_json()["items"]

@@ -7,23 +7,7 @@ from sqlalchemy import select
 from web import cases, db
 from web.models import AuditEvent
 
-from webhelpers import NOTE, PASSWORD, token_for, user
-
-
-@pytest.fixture
-def vol(client):
-    """Headers of the volunteer 'vol' (organisation A)."""
-    return token_for(client, "vol")
-
-
-@pytest.fixture
-def cw(client):
-    """Headers of the caseworker 'cw'."""
-    return token_for(client, "cw")
-
-
-def _submit(client, headers, **fields):
-    return client.post("/api/v1/notes", json={"text": NOTE, "consent": True, **fields}, headers=headers)
+from webhelpers import PASSWORD, post_note, token_for, user
 
 
 def _events(app) -> list[tuple[str | None, str, str | None]]:
@@ -35,11 +19,11 @@ def _events(app) -> list[tuple[str | None, str, str | None]]:
 
 def test_a_deactivated_users_token_stops_working(app, client, vol):
     """A token issued before the account was deactivated is refused with 401 JSON."""
-    assert _submit(client, vol).status_code == 201
+    assert post_note(client, vol).status_code == 201
     with app.app_context():
         user(app, "vol").active = False
         db.session().commit()
-    refused = _submit(client, vol)
+    refused = post_note(client, vol)
     assert refused.status_code == 401 and set(refused.get_json()) == {"error"}
     assert client.post("/api/v1/auth/token",
                        json={"username": "vol", "password": PASSWORD}).status_code == 401
@@ -47,7 +31,7 @@ def test_a_deactivated_users_token_stops_working(app, client, vol):
 
 def test_a_body_above_the_limit_is_413_json(app, client, vol):
     """Above MAX_CONTENT_LENGTH the API answers 413 with a JSON error, and stores nothing."""
-    huge = _submit(client, vol, text="ord " * 100_000)
+    huge = post_note(client, vol, text="ord " * 100_000)
     assert huge.status_code == 413 and set(huge.get_json()) == {"error"}
     with app.app_context():
         assert cases.readable_cases(db.session(), user(app, "vol")) == []
@@ -58,14 +42,14 @@ def test_a_body_above_the_limit_is_413_json(app, client, vol):
 ])
 def test_too_long_wishes_are_400(client, vol, field, size, needle):
     """Wishes one character above the limit are refused; at the limit they are kept."""
-    assert _submit(client, vol, **{field: "x" * size}).status_code == 201
-    refused = _submit(client, vol, **{field: "x" * (size + 1)})
+    assert post_note(client, vol, **{field: "x" * size}).status_code == 201
+    refused = post_note(client, vol, **{field: "x" * (size + 1)})
     assert refused.status_code == 400 and needle in refused.get_json()["error"]
 
 
 def test_too_long_reason_and_message_are_400_and_change_nothing(client, vol, cw):
     """A reason or closing message above its limit is refused; the case stays as it was."""
-    note_id = _submit(client, vol).get_json()["id"]
+    note_id = post_note(client, vol).get_json()["id"]
     entry = client.get(f"/api/v1/cases/{note_id}", headers=cw).get_json()["suggestions"][0]["id"]
     long_reason = client.post(f"/api/v1/cases/{note_id}/decisions", headers=cw, json={
         "entry_id": entry, "decision": "reject", "reason": "x" * (cases.REASON_MAX + 1)})
@@ -81,7 +65,7 @@ def test_too_long_reason_and_message_are_400_and_change_nothing(client, vol, cw)
 
 def test_the_decision_answer_names_the_decision_and_the_case_status(client, vol, cw):
     """201 with the decision's id, the entry, the verdict and the case's new status."""
-    note_id = _submit(client, vol).get_json()["id"]
+    note_id = post_note(client, vol).get_json()["id"]
     entry = client.get(f"/api/v1/cases/{note_id}", headers=cw).get_json()["suggestions"][0]["id"]
     response = client.post(f"/api/v1/cases/{note_id}/decisions", headers=cw,
                            json={"entry_id": entry, "decision": "reject"})
@@ -94,14 +78,14 @@ def test_the_decision_answer_names_the_decision_and_the_case_status(client, vol,
 def test_match_top_sets_how_many_suggestions_a_note_keeps(app, client, vol, cw):
     """MATCH_TOP suggestions are stored per note."""
     app.config["MATCH_TOP"] = 3
-    note_id = _submit(client, vol).get_json()["id"]
+    note_id = post_note(client, vol).get_json()["id"]
     suggestions = client.get(f"/api/v1/cases/{note_id}", headers=cw).get_json()["suggestions"]
     assert [s["rank"] for s in suggestions] == [1, 2, 3]
 
 
 def test_an_entry_added_by_hand_is_marked_as_the_caseworkers(client, vol, cw, matcher):
     """An entry the engine missed, confirmed by a caseworker, shows origin 'caseworker', no rank."""
-    note_id = _submit(client, vol).get_json()["id"]
+    note_id = post_note(client, vol).get_json()["id"]
     case = client.get(f"/api/v1/cases/{note_id}", headers=cw).get_json()
     assert {s["origin"] for s in case["suggestions"]} == {"engine"}
     listed = {s["id"] for s in case["suggestions"]}
@@ -132,7 +116,7 @@ def test_tokens_failed_logins_and_reads_are_audited(app, client):
     headers = token_for(client, "vol")
     bad = client.post("/api/v1/auth/token", json={"username": "vol-typo", "password": "hunter2-secret"})
     assert bad.status_code == 401
-    note_id = _submit(client, headers).get_json()["id"]
+    note_id = post_note(client, headers).get_json()["id"]
     assert client.get(f"/api/v1/notes/{note_id}", headers=headers).status_code == 200
     events = _events(app)
     assert ("vol", "token.issue", None) in events

@@ -105,6 +105,11 @@ def token_for(client, username: str) -> dict:
     return {"Authorization": f"Bearer {response.get_json()['token']}"}
 
 
+def post_note(client, headers: dict, **fields):
+    """POST NOTE with consent to /api/v1/notes; `fields` add to or replace the body's."""
+    return client.post("/api/v1/notes", json={"text": NOTE, "consent": True, **fields}, headers=headers)
+
+
 def user(app, username: str):
     """Return the user row called `username` (inside an app context)."""
     return web_db.session().scalar(select(User).where(User.username == username))
