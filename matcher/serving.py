@@ -75,6 +75,17 @@ def pending(settings: Settings, corpus: Optional[Corpus] = None) -> Optional[str
     return None
 
 
+def builds_marker(settings: Settings) -> tuple:
+    """A value that changes whenever a model, index or confidence model is swapped in under
+    `settings.index_dir` (each swap renames a folder there), so a caller polling `pending` can skip
+    the look (which opens the encoder) while nothing was written."""
+    from .tuning import tuned_folder
+
+    folders = (settings.index_dir, settings.index_dir / "confidence",
+               tuned_folder(settings.index_dir, settings.encoder).parent)
+    return tuple(path.stat().st_mtime_ns if path.exists() else None for path in folders)
+
+
 @dataclass(frozen=True)
 class Choice:
     """The settings a serving process loads now, and why, when they are the fallback's."""

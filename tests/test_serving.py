@@ -20,7 +20,7 @@ from matcher import Matcher, Settings
 from matcher.cli import main
 from matcher.corpus import load_corpus
 from matcher.dense_index import replace_folder, write_lock
-from matcher.serving import choose, pending, running_build, start_build
+from matcher.serving import builds_marker, choose, pending, running_build, start_build
 from matcher.tuning import MANIFEST, tuned_folder
 
 NOTE = "Hun kan ikke selv komme i bad, og rengøringen bliver ikke gjort."
@@ -67,8 +67,10 @@ def test_a_missing_tuned_model_gives_way_to_the_fallback(tiny_rules, tmp_path, n
     assert choice.is_fallback and choice.settings.encoder == "hashing" and choice.configured == "tuned:e5"
     assert choice.reason == "it is not trained yet"
     assert "tuned:e5 is not ready" in choice.note() and "hashing (MATCHER_FALLBACK_ENCODER) serves" in choice.note()
+    before = builds_marker(settings)
     assert Matcher.load(choice.settings).encoder.name == "hashing-v1"
     assert not tuned_folder(tmp_path, "tuned:e5").exists()
+    assert builds_marker(settings) != before  # an index was swapped in: a poller looks again
 
 
 @pytest.mark.model

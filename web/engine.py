@@ -18,6 +18,9 @@ from . import db, learning
 
 log = logging.getLogger(__name__)
 _load_lock = threading.Lock()
+#: While nothing new was written under the index folder, the look whether the configured encoder
+#: is ready (which opens it) is made at most this often.
+FULL_LOOK_SECONDS = 600
 
 
 def init_app(app: Flask) -> None:
@@ -79,12 +82,18 @@ def switch_when_ready(app: Flask) -> threading.Thread | None:
 
 def _switch(app: Flask, state: dict) -> None:
     from matcher import Matcher
-    from matcher.serving import pending
+    from matcher.serving import builds_marker, pending
 
     settings = state["settings"]
     try:
+        # Nothing swapped in since the last look: skip opening the encoder, but look in full every
+        # FULL_LOOK_SECONDS all the same (a file system with coarse times can miss a change).
+        marker, now = builds_marker(settings), time.monotonic()
+        if marker == state.get("marker") and now - state.get("looked", 0.0) < FULL_LOOK_SECONDS:
+            return
         reason = pending(settings)
         if reason is not None:
+            state["marker"], state["looked"] = marker, now
             log.debug("%s is not ready yet (%s)", settings.encoder, reason)
             return
         matcher = Matcher.load(settings, rebuild=False)  # everything is there: nothing is trained or built
