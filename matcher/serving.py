@@ -106,7 +106,7 @@ class Choice:
 
     def note(self) -> str:
         """One sentence for the log or stderr saying that the fallback serves, and until when."""
-        running = (f"; it is being built in the background (pid {self.build['pid']}, log {self.build['log']})"
+        running = (f"; a build of it runs in the background (pid {self.build['pid']}, log {self.build['log']})"
                    if self.build else "; `matcher index build` trains and builds it")
         return (f"encoder {self.configured} is not ready ({self.reason}): {self.settings.encoder} "
                 f"(MATCHER_FALLBACK_ENCODER) serves until it is{running}")

@@ -199,5 +199,5 @@ def test_a_second_background_build_finds_the_first_instead_of_starting(tiny_rule
         assert (again.started, again.pid) == (False, 4242)
         assert running_build(settings)["pid"] == 4242
         choice = choose(settings.replace(fallback_encoder="hashing"))
-        assert "being built in the background (pid 4242" in choice.note()
+        assert "a build of it runs in the background (pid 4242" in choice.note()
     assert running_build(settings) is None
