@@ -14,9 +14,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	@touch $(STAMP)
 
-## run: install, build the index if missing, load demo data, serve on http://$(HOST):$(PORT)
+## run: install, build the index if missing (a tuned encoder trains in the background while the
+##      fallback encoder serves), load demo data, serve on http://$(HOST):$(PORT)
 run: $(STAMP)
-	$(VENV)/bin/matcher index build --if-missing
+	$(VENV)/bin/matcher index build --if-missing --background
 	$(VENV)/bin/matcher demo
 	$(VENV)/bin/matcher serve --host $(HOST) --port $(PORT)
 

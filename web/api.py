@@ -139,8 +139,8 @@ def case_or_404(public_id: str):
 
 @bp.route("/healthz")
 def healthz():
-    """Report that the process answers, the engine is loaded, the database is reachable and the
-    rate-limit store's state.
+    """Report that the process answers, the engine is loaded (and with which encoder), the database
+    is reachable and the rate-limit store's state.
 
     While the engine is not loaded the answer is 503 and the load is started in the
     background, so a proxy sends no note to a process that would make it wait. An unreachable
@@ -152,10 +152,14 @@ def healthz():
     except Exception:  # noqa: BLE001 - any database failure means "not healthy"
         fail(503, "database unavailable")
     store = throttle().status()
-    if "matcher" not in current_app.extensions:
-        engine.load_in_background(current_app._get_current_object())
+    app = current_app._get_current_object()
+    if "matcher" not in app.extensions:
+        engine.load_in_background(app)
         fail(503, "the matching engine is still loading; try again in a moment")
-    return jsonify(status="degraded" if store == "degraded" else "ok", engine_loaded=True, rate_limit_store=store)
+    engine.switch_when_ready(app)  # checks drive the switch to a trained encoder even without traffic
+    serving = getattr(app.extensions["matcher"], "encoder", None)
+    return jsonify(status="degraded" if store == "degraded" else "ok", engine_loaded=True, rate_limit_store=store,
+                   encoder=getattr(serving, "name", None), encoder_waiting_for=engine.waiting_for(app))
 
 
 @bp.route("/openapi.json")

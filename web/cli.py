@@ -68,6 +68,10 @@ def serve(host: str, port: int, threads: int) -> None:
         app.config["SESSION_COOKIE_SECURE"] = True
         click.echo(f"{host} is not localhost: cookies are sent over HTTPS only "
                    "(SESSION_COOKIE_SECURE).", err=True)
+    waiting = engine.waiting_for(app)
+    if waiting:  # the log line before says why
+        click.echo(f"Matching with {app.extensions['matcher'].encoder.name} until {waiting} is trained and "
+                   "built; the app switches to it then.", err=True)
     click.echo(f"Serving Brobygger on http://{host}:{port}/", err=True)
     waitress.serve(app, **waitress_options(app, host, port, threads))
 

@@ -78,6 +78,10 @@ SETTINGS: tuple[Setting, ...] = (
             "How often, at most, a process looks whether another process stored a decision (one "
             "small query) and then relearns the stored decisions; a decision reaches every "
             "process within this time of its next request.", int),
+    Setting("ENCODER_CHECK_SECONDS", 60,
+            "While the fallback encoder serves because the configured tuned one is not trained "
+            "and built yet (MATCHER_FALLBACK_ENCODER), how often, at most, a process looks whether "
+            "it is ready; when it is, the process loads it in the background and switches.", int),
     Setting("PASSWORD_MIN_LENGTH", 12,
             "Shortest password accepted; common or easily guessed ones, only spaces and one "
             "repeated character are refused at any length.", int),

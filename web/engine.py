@@ -1,8 +1,16 @@
-"""The matching engine, loaded once per process and held by the app."""
+"""The matching engine, loaded once per process and held by the app.
+
+While the configured encoder is a tuned one that is not trained and built yet, the process serves
+with the fallback encoder (MATCHER_FALLBACK_ENCODER, matcher/serving.py) and looks, at most every
+ENCODER_CHECK_SECONDS, whether the tuned one is ready; then it loads it in a thread of its own,
+replays the stored decisions into it and swaps it in with one assignment. A request keeps the
+engine it started with.
+"""
 from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from flask import Flask, current_app
 
@@ -10,6 +18,9 @@ from . import db, learning
 
 log = logging.getLogger(__name__)
 _load_lock = threading.Lock()
+#: While nothing new was written under the index folder, the look whether the configured encoder
+#: is ready (which opens it) is made at most this often.
+FULL_LOOK_SECONDS = 600
 
 
 def init_app(app: Flask) -> None:
@@ -19,21 +30,84 @@ def init_app(app: Flask) -> None:
 
 
 def load(app: Flask):
-    """Load the engine into `app` (once), teach it the stored decisions and return it."""
+    """Load the engine into `app` (once), teach it the stored decisions and return it.
+
+    A tuned encoder that is not ready is not trained here: the fallback encoder loads instead
+    (one warning says so) and `switch_when_ready` replaces it later.
+    """
     if "matcher" not in app.extensions:
         with _load_lock:
             # Checked again under the lock: another thread may have loaded it meanwhile.
             if "matcher" not in app.extensions:
                 from matcher import Matcher, Settings  # heavy imports, kept off the import path
+                from matcher.serving import choose
 
                 settings = Settings.from_env(**app.config.get("MATCHER_SETTINGS", {}))
-                matcher = Matcher.load(settings)
+                choice = choose(settings)
+                if choice.is_fallback:
+                    log.warning("%s", choice.note())
+                matcher = Matcher.load(choice.settings)
                 with app.app_context():
                     learned = learning.replay(matcher, db.session(), app)
                 if learned:
                     log.info("the engine learned from %d stored decisions", learned)
+                app.extensions["engine_switch"] = {
+                    "settings": settings, "waiting_for": choice.configured if choice.is_fallback else None,
+                    "checked": time.monotonic(), "busy": False, "lock": threading.Lock()}
                 app.extensions["matcher"] = matcher
     return app.extensions["matcher"]
+
+
+def waiting_for(app: Flask) -> str | None:
+    """The configured encoder this process waits for while its fallback serves, or None."""
+    state = app.extensions.get("engine_switch")
+    return state["waiting_for"] if state else None
+
+
+def switch_when_ready(app: Flask) -> threading.Thread | None:
+    """While the fallback serves, look (at most every ENCODER_CHECK_SECONDS, in a thread) whether
+    the configured encoder is ready, and switch to it when it is. Returns the thread it started."""
+    state = app.extensions.get("engine_switch")
+    if not state or state["waiting_for"] is None:
+        return None
+    now = time.monotonic()
+    with state["lock"]:
+        if state["busy"] or now - state["checked"] < app.config["ENCODER_CHECK_SECONDS"]:
+            return None
+        state["busy"], state["checked"] = True, now
+    thread = threading.Thread(target=_switch, args=(app, state), name="engine-switch", daemon=True)
+    thread.start()
+    return thread
+
+
+def _switch(app: Flask, state: dict) -> None:
+    from matcher import Matcher
+    from matcher.serving import builds_marker, pending
+
+    settings = state["settings"]
+    try:
+        # Nothing swapped in since the last look: skip opening the encoder, but look in full every
+        # FULL_LOOK_SECONDS all the same (a file system with coarse times can miss a change).
+        marker, now = builds_marker(settings), time.monotonic()
+        if marker == state.get("marker") and now - state.get("looked", 0.0) < FULL_LOOK_SECONDS:
+            return
+        reason = pending(settings)
+        if reason is not None:
+            state["marker"], state["looked"] = marker, now
+            log.debug("%s is not ready yet (%s)", settings.encoder, reason)
+            return
+        matcher = Matcher.load(settings, rebuild=False)  # everything is there: nothing is trained or built
+        with app.app_context(), learning.paused(app):
+            # No relearning runs meanwhile: what the replay saw is what the counter says was seen.
+            learned = learning.replay(matcher, db.session(), app)
+            app.extensions["matcher"] = matcher
+        state["waiting_for"] = None
+        log.warning("switched the matching engine to %s (%s), which learned %d stored decisions",
+                    settings.encoder, matcher.encoder.name, learned)
+    except Exception:  # noqa: BLE001 - the fallback goes on serving; the next look tries again
+        log.exception("switching the matching engine to %s failed", settings.encoder)
+    finally:
+        state["busy"] = False
 
 
 def load_in_background(app: Flask) -> None:
@@ -59,10 +133,12 @@ def load_in_background(app: Flask) -> None:
 
 
 def get_matcher():
-    """Return the current app's engine, loading it on first use and relearning decisions that
-    other processes stored since it last looked (at most every LEARNING_REFRESH_SECONDS)."""
+    """Return the current app's engine, loading it on first use, relearning decisions that other
+    processes stored since it last looked (at most every LEARNING_REFRESH_SECONDS) and, while the
+    fallback encoder serves, looking whether the configured one is ready (switch_when_ready)."""
     app = current_app._get_current_object()
     matcher = load(app)
+    switch_when_ready(app)
     learning.refresh(app, matcher, db.session())
     return matcher
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 from flask import Flask, current_app
@@ -157,6 +159,13 @@ def learn(matcher, case: Case, entry_id: str, decision: str, db: Session | None 
 
 def _state(app: Flask) -> dict:
     return app.extensions.setdefault("learning", {"version": None, "checked": 0.0, "lock": threading.Lock()})
+
+
+@contextmanager
+def paused(app: Flask) -> Iterator[None]:
+    """Hold off `refresh` (it skips while this runs), e.g. while a new engine is replayed and swapped in."""
+    with _state(app)["lock"]:
+        yield
 
 
 def refresh(app: Flask, matcher, db: Session) -> bool:
