@@ -216,7 +216,7 @@ def index() -> None:
                    "now, so the app serves meanwhile. Any other encoder is built at once.")
 def index_build(encoder: str | None, if_missing: bool, retune: bool, background: bool) -> None:
     """Encode the corpus and save the index with its manifest under indexes/."""
-    from .serving import pending, start_build
+    from .serving import fallback_settings, pending, start_build
     from .tuning import is_tuned
 
     settings = _settings(encoder=encoder)
@@ -235,7 +235,7 @@ def index_build(encoder: str | None, if_missing: bool, retune: bool, background:
                 click.echo("MATCHER_FALLBACK_ENCODER is empty: the app cannot serve before the build ends")
                 return
             click.echo(f"until it ends the app serves with {settings.fallback_encoder} (MATCHER_FALLBACK_ENCODER)")
-            settings, if_missing, retune = settings.replace(encoder=settings.fallback_encoder), True, False
+            settings, if_missing, retune = fallback_settings(settings), True, False
     _build(settings, corpus, if_missing, retune)
 
 

