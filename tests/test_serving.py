@@ -65,6 +65,8 @@ def test_a_missing_tuned_model_gives_way_to_the_fallback(tiny_rules, tmp_path, n
     settings = tuned_settings(tiny_rules, tmp_path)
     choice = choose(settings)
     assert choice.is_fallback and choice.settings.encoder == "hashing" and choice.configured == "tuned:e5"
+    # the re-ranker was chosen for the trained encoder: the stand-in serves (and starts) without one
+    assert settings.rerank and not choice.settings.rerank
     assert choice.reason == "it is not trained yet"
     assert "tuned:e5 is not ready" in choice.note() and "hashing (MATCHER_FALLBACK_ENCODER) serves" in choice.note()
     before = builds_marker(settings)
