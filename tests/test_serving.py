@@ -186,6 +186,7 @@ def test_a_background_build_runs_niced_detached_and_logged_and_holds_its_lock(ti
             break
         time.sleep(0.1)
     assert running_build(settings) is None
+    _reap(build.pid)
     assert (tmp_path / "idx" / "hashing-v1" / "manifest.json").exists()
     log = build.log.read_text(encoding="utf-8")
     assert "index build --encoder hashing --if-missing" in log.splitlines()[0] and "built " in log
@@ -203,3 +204,17 @@ def test_a_second_background_build_finds_the_first_instead_of_starting(tiny_rule
         choice = choose(settings.replace(fallback_encoder="hashing"))
         assert "a build of it runs in the background (pid 4242" in choice.note()
     assert running_build(settings) is None
+
+
+def _reap(pid: int) -> None:
+    """Wait for the build this test started to exit (it let go of its lock just before), so that no
+    child outlives the test."""
+    for _ in range(600):
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                return
+        except ChildProcessError:
+            return  # reaped already
+        time.sleep(0.1)
+    raise AssertionError(f"the background build {pid} did not exit")
+
