@@ -157,16 +157,22 @@ def write_lock(folder: Path) -> Iterator[None]:
 
 def is_locked(folder: Path) -> bool:
     """Whether a writer holds `folder`'s write lock now (a model training, an index building)."""
-    path = folder.parent / f".{folder.name}.lock"
+    return held_lock(folder.parent / f".{folder.name}.lock") is not None
+
+
+def held_lock(path: Path) -> str | None:
+    """What the lock file at `path` says while another process holds it (flock), or None when
+    nobody does (or there is no such file)."""
     if not path.exists():
-        return False
-    with open(path, "a") as fh:
+        return None
+    with open(path, "a+") as fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            return True
+            fh.seek(0)
+            return fh.read()
         fcntl.flock(fh, fcntl.LOCK_UN)
-        return False
+        return None
 
 
 def replace_folder(folder: Path, write: Callable[[Path], None]) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Optional
 
 from .corpus import Corpus, load_corpus
-from .dense_index import IndexMismatch, fitting_manifest, is_locked
+from .dense_index import IndexMismatch, fitting_manifest, held_lock, is_locked
 from .index_build import expected_manifest, folder_name, index_folder
 from .settings import ENV_PREFIX, Settings
 
@@ -153,20 +153,13 @@ def _build_lock(settings: Settings) -> Path:
 
 def running_build(settings: Settings) -> Optional[dict]:
     """The background build of the configured encoder running now ({"pid", "log", ...}), or None."""
-    path = _build_lock(settings)
-    if not path.exists():
+    text = held_lock(_build_lock(settings))
+    if text is None:
         return None
-    with open(path, "a+") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.seek(0)
-            try:
-                return json.loads(fh.read())
-            except ValueError:  # the starter is writing it this very moment
-                return {"pid": None, "log": str(build_log(settings))}
-        fcntl.flock(fh, fcntl.LOCK_UN)
-        return None
+    try:
+        return json.loads(text)
+    except ValueError:  # the starter is writing it this very moment
+        return {"pid": None, "log": str(build_log(settings))}
 
 
 @dataclass(frozen=True)
