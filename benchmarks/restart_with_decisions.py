@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from web import create_app  # noqa: E402
 from web import db as web_db  # noqa: E402
+from web import deadlines  # noqa: E402
 from web import engine, learning  # noqa: E402
 from web.accounts import create_user  # noqa: E402
 from web.models import Case, Decision, NoteVector, Suggestion  # noqa: E402
@@ -57,7 +58,8 @@ def fill(app, n: int, encoder_name: str, dim: int) -> None:
             for i in range(start, min(n, start + 500)):
                 note = notes[i % len(notes)]
                 case = Case(organisation_id=vol.organisation_id, created_by_id=vol.id, text=note["text"],
-                            area="ældre", consent=True, consent_at=now, status="in_review")
+                            area="ældre", consent=True, consent_at=now, status="in_review",
+                            due_at=deadlines.due_at(now, "ældre", deadlines.DEFAULT_DAYS))
                 suggestion = Suggestion(entry_id=note["labels"][0], kind="rule", title="-", rank=1, score=0.5,
                                         engine_version="bench", origin="engine")
                 case.suggestions.append(suggestion)
