@@ -125,6 +125,9 @@ def measure(app, names: dict) -> list[dict]:
         ("busy user + case.view + week", {"who": names["busy_user"], "action": "case.view",
                                           "from": week_from, "to": week_to}),
         ("busy user + one case", {"who": names["busy_user"], "case": names["case"]}),
+        # a caseworker types the beginning of a reference (migration 0014's prefix index)
+        ("a reference's beginning (10 cases)", {"case": names["case"][:-1]}),
+        ("a reference's beginning (100 cases)", {"case": names["case"][:-2]}),
     ]
     results = []
     with app.test_request_context():
