@@ -299,6 +299,3 @@ def _candidates(atoms, seps, i, ctx: _Context) -> Iterator[tuple[int, str, int, 
             read = _judge(rest, rest_seps, ((_phone, _CODE),)) if rest else None
             if read:
                 yield j, PHONE, code_start, 10 * total + _shape_bonus(read[1], whole)
-
-
-# ---------------------------------------------------------------- the whole step
